@@ -1,0 +1,1 @@
+"""Confidential support chatbot for refugees and migrants in Peru at risk of trafficking."""

@@ -1,0 +1,69 @@
+"""Command line: `python -m bot run|chat|assess|services|operators|telegram`.
+
+The sub-commands and their flags are a stable contract (DESIGN.md "Command line"):
+operators, scripts and external checks call them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.engine.types import LANGS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the whole system on the embedded default")
+    chat = sub.add_parser("chat", help="a conversation in the terminal")
+    chat.add_argument("--lang", choices=LANGS, help="skip the language menu")
+    assess = sub.add_parser("assess", help="risk assessment of TEXT or of stdin lines")
+    assess.add_argument("text", nargs="*", help="text to assess (default: stdin)")
+    services = sub.add_parser("services", help="find the nearest services")
+    where = services.add_mutually_exclusive_group()
+    where.add_argument("--near", metavar="LAT,LON")
+    where.add_argument("--place", metavar="NAME")
+    services.add_argument("--need", metavar="CODE")
+    services.add_argument("--limit", type=int, default=5)
+    services.add_argument("--json", action="store_true")
+    services.add_argument("--lang", choices=LANGS, default="es")
+    operators = sub.add_parser("operators", help="manage console operators")
+    op_sub = operators.add_subparsers(dest="action", required=True)
+    add = op_sub.add_parser("add")
+    add.add_argument("username")
+    add.add_argument("--role", choices=("operator", "supervisor"), default="operator")
+    telegram = sub.add_parser("telegram", help="Telegram set-up")
+    tg_sub = telegram.add_subparsers(dest="action", required=True)
+    tg_sub.add_parser("set-webhook")
+    return parser
+
+
+def _chat(lang: str | None) -> int:
+    from bot.bootstrap import default_engine
+    from bot.channels.terminal import TerminalChat, run
+
+    chat = TerminalChat(default_engine(), lang=lang)
+    return run(chat, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    if args.command == "chat":
+        return _chat(args.lang)
+    if args.command == "run":
+        # Until the channels land, the embedded default is the terminal conversation.
+        return _chat(None)
+    if args.command == "assess":
+        from bot.risk.cli import main as assess_main
+
+        return assess_main(args.text, sys.stdin, sys.stdout)
+    sys.stderr.write(f"'{args.command}' is not available in this version yet.\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

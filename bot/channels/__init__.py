@@ -1,0 +1,1 @@
+"""Channel adapters: platform payload <-> channel-neutral Inbound / Outbound."""

@@ -1,0 +1,91 @@
+"""The terminal channel: a conversation on stdin/stdout, driving the production engine.
+
+It plays the part of errbot's test backend: tests, demos and protection staff
+reviewing a flow all talk to the same engine that serves WhatsApp and Telegram.
+Buttons print as numbered options; the person types the number or the label.
+`/location LAT,LON` shares a location and `/media` sends a voice note or photo.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from bot.engine.engine import Engine
+from bot.engine.types import Event, Inbound, Outbound, Session
+
+LOCATION = re.compile(r"^/location\s+(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$", re.I)
+LOCATION_HINT = "(usage: /location LAT,LON, for example /location -12.05,-77.04)"
+
+EventSink = Callable[[Session, list[Event]], None]
+
+
+def parse_line(line: str) -> Inbound | None:
+    """Turn one typed line into an Inbound; None for a malformed /location."""
+    stripped = line.strip()
+    lowered = stripped.lower()
+    if lowered.startswith("/location"):
+        match = LOCATION.match(stripped)
+        if not match:
+            return None
+        lat, lon = float(match.group(1)), float(match.group(2))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return None
+        return Inbound.location(lat, lon)
+    if lowered.split(" ")[0] in ("/media", "/voice", "/photo", "/sticker"):
+        kind = lowered.split(" ")[0].lstrip("/")
+        return Inbound.media("voice" if kind == "media" else kind)
+    return Inbound(text=line)
+
+
+def render(message: Outbound) -> str:
+    """A message as plain text, buttons as numbered options (as on WhatsApp)."""
+    lines = [message.text]
+    lines += [f"  {i}. {button.label}" for i, button in enumerate(message.buttons, 1)]
+    if message.request_location:
+        lines.append("  (/location LAT,LON)")
+    return "\n".join(lines)
+
+
+class TerminalChat:
+    """One person's conversation in the terminal."""
+
+    def __init__(self, engine: Engine, lang: str | None = None, sink: EventSink | None = None):
+        self.engine = engine
+        self.session = Session(lang=lang)
+        self.sink = sink
+
+    def send(self, inbound: Inbound) -> list[Outbound]:
+        result = self.engine.handle(self.session, inbound)
+        self.session = result.session
+        if self.sink and result.events:
+            self.sink(self.session, result.events)
+        return result.messages
+
+    def say(self, line: str) -> list[str]:
+        """Send a typed line; return the replies as the terminal shows them."""
+        inbound = parse_line(line)
+        if inbound is None:
+            return [LOCATION_HINT]
+        return [render(m) for m in self.send(inbound)]
+
+
+def run(
+    chat: TerminalChat,
+    lines: Iterable[str],
+    out: TextIO,
+    interactive: bool,
+) -> int:
+    if interactive:
+        out.write("Escribe «hola» para empezar; Ctrl-D para salir.\n> ")
+        out.flush()
+    for line in lines:
+        for reply in chat.say(line.rstrip("\r\n")):
+            out.write(reply + "\n\n")
+        if interactive:
+            out.write("> ")
+        out.flush()
+    if interactive:
+        out.write("\n")
+    return 0

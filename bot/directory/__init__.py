@@ -1,0 +1,1 @@
+"""Services directory: the vetted hotline table and the service map (directory.json)."""

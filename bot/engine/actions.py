@@ -1,0 +1,108 @@
+"""Action handlers: the plug-in point between flows (data) and capabilities (code).
+
+A flow node says `action: services.search`; the engine looks the name up in a
+registry it was given. New capabilities register handlers without touching the flow
+format or the engine. Handlers receive a `Context` and return an `ActionResult`;
+they may change the session but never talk to a channel or a database directly:
+whatever must be stored or sent leaves as an `Event`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.engine.i18n import Translator
+from bot.engine.types import LANGS, Button, Event, Inbound, Outbound, Session
+
+
+@dataclass
+class Context:
+    session: Session
+    inbound: Inbound
+    params: Mapping[str, Any]
+    now: datetime
+    translator: Callable[[str | None], Translator]
+
+    @property
+    def t(self) -> Translator:
+        """The translator for the session's current language (handlers may change it)."""
+        return self.translator(self.session.lang)
+
+
+@dataclass
+class ActionResult:
+    """What a handler did.
+
+    `outcome` selects the next node through the node's `outcomes:` map. `pages` is text
+    shown as the node's own message (with its navigation); `before` are messages
+    sent ahead of it. `buttons` are extra choices offered with the pages.
+    """
+
+    outcome: str | None = None
+    pages: list[str] = field(default_factory=list)
+    before: list[Outbound] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    request_location: bool = False
+
+
+Handler = Callable[[Context], ActionResult]
+
+
+class Registry:
+    """Handlers by name. The app composes one registry from all capabilities."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, name: str) -> Callable[[Handler], Handler]:
+        def decorator(fn: Handler) -> Handler:
+            self._handlers[name] = fn
+            return fn
+
+        return decorator
+
+    def add(self, name: str, fn: Handler) -> None:
+        self._handlers[name] = fn
+
+    def get(self, name: str) -> Handler:
+        return self._handlers[name]
+
+    def names(self) -> set[str]:
+        return set(self._handlers)
+
+    def update(self, other: Registry | Mapping[str, Handler]) -> None:
+        items = other._handlers if isinstance(other, Registry) else other
+        self._handlers.update(items)
+
+
+builtin = Registry()
+
+
+@builtin.register("session.set_language")
+def set_language(ctx: Context) -> ActionResult:
+    lang = str(ctx.params.get("lang", ""))
+    if lang in LANGS:
+        ctx.session.lang = lang
+    return ActionResult(outcome="done")
+
+
+@builtin.register("session.delete")
+def delete_data(ctx: Context) -> ActionResult:
+    """Forget the conversation.
+
+    The engine drops the whole session (language included) once the confirmation
+    is rendered; the store acts on the event and deletes everything it holds.
+    """
+    ctx.session.data.clear()
+    ctx.session.stack.clear()
+    return ActionResult(outcome="done", events=[Event("session.delete")])
+
+
+@builtin.register("session.stop")
+def stop(ctx: Context) -> ActionResult:
+    ctx.session.data.pop("screening", None)
+    return ActionResult(outcome="done", events=[Event("session.stop")])

@@ -1,0 +1,401 @@
+"""The conversation engine: (session, inbound) -> (session, outbound messages, events).
+
+Pure and channel-neutral: it imports no web framework, platform SDK or database.
+The terminal channel, the tests and production all drive this same function.
+
+Order of precedence for a typed message, chosen so that safety always wins:
+1. an emergency word anywhere in the message (not negated: "no es urgente");
+2. a number or a button payload picking one of the options last shown;
+3. a global command typed on its own ("menú", "atrás", "idioma", ...);
+4. the label of one of the options last shown;
+5. a topic phrase anywhere in the message (the longest match wins, so
+   "no quiero denunciar" beats "quiero denunciar");
+6. the current node's free-text handler (e.g. a typed place name);
+7. otherwise a short "I did not understand", the emergency line and the menu.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.engine.actions import ActionResult, Context, Registry, builtin
+from bot.engine.flows import (
+    DELETE,
+    EMERGENCY,
+    HELP,
+    LANGUAGE,
+    LOCATION_UNHANDLED,
+    MEDIA,
+    MENU,
+    NO_MORE,
+    STOP,
+    UNKNOWN,
+    WELCOME,
+    FlowSet,
+    Node,
+)
+from bot.engine.i18n import N_, Catalogs, Translator
+from bot.engine.matching import PhraseIndex
+from bot.engine.types import LANGS, Button, Event, Inbound, Outbound, Result, Session
+
+log = logging.getLogger(__name__)
+
+MAX_STACK = 12
+MAX_CHAIN = 4
+
+LABEL_MORE = N_("Más ▶")
+LABEL_BACK = N_("◀ Atrás")
+LABEL_MENU = N_("Menú")
+
+# An interceptor sees every typed message before routing (risk assessment plugs in
+# here). It may return a result whose `outcome` names a node to show instead of the
+# normal route, or only `before` messages and events to add to it.
+Interceptor = Callable[[Context, str], ActionResult | None]
+
+
+@dataclass
+class _Reply:
+    session: Session
+    messages: list[Outbound] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        flows: FlowSet,
+        catalogs: Catalogs,
+        phones: Mapping[str, str],
+        handlers: Registry | None = None,
+        interceptors: Sequence[Interceptor] = (),
+        location_handler: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.flows = flows
+        self.catalogs = catalogs
+        self.phones = dict(phones)
+        self.handlers = Registry()
+        self.handlers.update(builtin)
+        if handlers:
+            self.handlers.update(handlers)
+        self.interceptors = list(interceptors)
+        self.location_handler = location_handler
+        self.clock = clock
+        self._emergency = PhraseIndex((w, EMERGENCY) for w in flows.emergency_words)
+        self._commands = PhraseIndex(
+            (w, name) for name, words in flows.commands.items() for w in words
+        )
+        self._topics = PhraseIndex(flows.topics())
+        self._negations = {tok for w in flows.negations for tok in self._emergency.prepare(w)}
+
+    # ------------------------------------------------------------------ helpers
+    def translator(self, lang: str | None) -> Translator:
+        return Translator(self.catalogs, lang or "es", self._phone)
+
+    def _phone(self, hotline_id: str) -> str:
+        return self.phones.get(hotline_id, self.phones.get("105", ""))
+
+    def _context(self, reply: _Reply, inbound: Inbound, params: Mapping[str, Any]) -> Context:
+        return Context(reply.session, inbound, params, self.clock(), self.translator)
+
+    # --------------------------------------------------------------- public API
+    def handle(self, session: Session, inbound: Inbound) -> Result:
+        """Process one inbound message. Never raises: a bug yields the emergency reply."""
+        reply = _Reply(session.clone())
+        try:
+            self._route(reply, inbound)
+        except Exception:  # a person must never get silence because of a bug here
+            log.exception("engine failure; answering with the emergency message")
+            reply = _Reply(session.clone())
+            self._show(reply, inbound, EMERGENCY, push=False)
+        if any(e.name == "session.delete" for e in reply.events):
+            reply.session = Session()
+        return Result(reply.session, reply.messages, reply.events)
+
+    def start(self, session: Session, inbound: Inbound | None = None) -> Result:
+        """First contact without a message (e.g. Telegram /start)."""
+        return self.handle(session, inbound or Inbound(text="/start"))
+
+    # ------------------------------------------------------------------ routing
+    def _route(self, reply: _Reply, inbound: Inbound) -> None:
+        s = reply.session
+        if s.lang is None and inbound.lang_hint:
+            hint = inbound.lang_hint.lower().split("-")[0].split("_")[0]
+            if hint in LANGS:
+                s.lang = hint
+
+        if inbound.kind == "media":
+            self._show(reply, inbound, MEDIA, push=False)
+            return
+        if inbound.kind == "location":
+            self._on_location(reply, inbound)
+            return
+
+        text = inbound.text or ""
+        toks = self._emergency.prepare(text)
+        if self._is_emergency(toks):
+            self._show(reply, inbound, EMERGENCY)
+            return
+
+        if inbound.payload:
+            if not self._on_payload(reply, inbound, inbound.payload):
+                self._unknown(reply, inbound)
+            return
+
+        if s.lang is None:
+            picked = self._pick(s, text)
+            if not (picked and self._on_payload(reply, inbound, picked)):
+                self._show(reply, inbound, LANGUAGE, push=False)
+            return
+
+        for interceptor in self.interceptors:
+            found = interceptor(self._context(reply, inbound, {}), text)
+            if found is None:
+                continue
+            reply.messages.extend(found.before)
+            reply.events.extend(found.events)
+            if found.outcome:
+                self._show(reply, inbound, found.outcome)
+                return
+
+        if not s.welcomed:
+            self._show(reply, inbound, WELCOME, push=False)
+            return
+
+        if text.strip().isdigit():
+            picked = self._pick(s, text)
+            if not (picked and self._on_payload(reply, inbound, picked)):
+                self._unknown(reply, inbound)
+            return
+
+        command = self._commands.exact(self._commands.prepare(text))
+        if command:
+            self._command(reply, inbound, command)
+            return
+
+        label_payload = self._option_by_label(s, text)
+        if label_payload and self._on_payload(reply, inbound, label_payload):
+            return
+
+        topic = self._best_topic(text)
+        if topic:
+            self._show(reply, inbound, topic)
+            return
+
+        node = self.flows.nodes.get(s.node or "")
+        if node and node.input:
+            self._run_input(reply, inbound, node, node.input)
+            return
+        self._unknown(reply, inbound)
+
+    def _pick(self, s: Session, text: str) -> str | None:
+        """The payload of the option chosen by its number or its label, if any."""
+        stripped = text.strip()
+        if stripped.isdigit():
+            index = int(stripped[:4]) - 1
+            return s.options[index] if 0 <= index < len(s.options) else None
+        return self._option_by_label(s, text)
+
+    def _negated(self, toks: tuple[str, ...], start: int, window: int) -> bool:
+        return any(tok in self._negations for tok in toks[max(0, start - window) : start])
+
+    def _is_emergency(self, toks: tuple[str, ...]) -> bool:
+        return any(not self._negated(toks, m.start, 2) for m in self._emergency.find(toks))
+
+    def _best_topic(self, text: str) -> str | None:
+        """The longest topic phrase; a negated one leads to its `if_negated` node or
+        is skipped ("no quiero hablar con nadie" must not open a case)."""
+        toks = self._topics.prepare(text)
+        best: tuple[int, int, str] | None = None
+        for match in self._topics.find(toks):
+            target: str | None = match.target
+            if self._negated(toks, match.start, 3):
+                target = self.flows.node(match.target).if_negated
+            if target and (best is None or (match.length, -match.start) > best[:2]):
+                best = (match.length, -match.start, target)
+        return best[2] if best else None
+
+    def _option_by_label(self, s: Session, text: str) -> str | None:
+        wanted = self._commands.prepare(text)
+        if not wanted:
+            return None
+        tr = self.translator(s.lang)
+        for payload in s.options:
+            label = self._label_for(payload, tr)
+            if label and self._commands.prepare(label) == wanted:
+                return payload
+        return None
+
+    def _label_for(self, payload: str, tr: Translator) -> str | None:
+        kind, _, rest = payload.partition(":")
+        if kind == "cmd":
+            return {"more": tr(LABEL_MORE), "back": tr(LABEL_BACK), "menu": tr(LABEL_MENU)}.get(
+                rest
+            )
+        node_id, _, index = rest.rpartition(":") if kind == "opt" else (rest, "", "")
+        node = self.flows.nodes.get(node_id if kind == "opt" else "")
+        if node and index.isdigit() and int(index) < len(node.options):
+            label = node.options[int(index)].label
+            return tr(label) if node.translate else label
+        return None
+
+    def _on_payload(self, reply: _Reply, inbound: Inbound, payload: str) -> bool:
+        """Act on a button payload. Stale or forged payloads return False."""
+        kind, _, rest = payload.partition(":")
+        if kind == "cmd" and rest in self.flows.commands:
+            self._command(reply, inbound, rest)
+            return True
+        if kind == "opt":
+            node_id, _, index = rest.rpartition(":")
+            node = self.flows.nodes.get(node_id)
+            if not node or not index.isdigit() or int(index) >= len(node.options):
+                return False
+            option = node.options[int(index)]
+            if option.action:
+                ctx = self._context(reply, inbound, option.params)
+                result = self.handlers.get(option.action)(ctx)
+                reply.messages.extend(result.before)
+                reply.events.extend(result.events)
+            if option.goto:
+                self._show(reply, inbound, option.goto)
+            return True
+        if kind == "go" and rest in self.flows.nodes:
+            self._show(reply, inbound, rest)
+            return True
+        return False
+
+    def _command(self, reply: _Reply, inbound: Inbound, command: str) -> None:
+        s = reply.session
+        if s.lang is None and command != "delete":
+            self._show(reply, inbound, LANGUAGE, push=False)
+        elif command == "menu":
+            s.stack.clear()
+            self._show(reply, inbound, MENU if s.welcomed else WELCOME, push=False)
+        elif command == "start":
+            self._show(reply, inbound, MENU if s.welcomed else WELCOME, push=False)
+        elif command == "back":
+            previous = s.stack.pop() if s.stack else MENU
+            self._show(reply, inbound, previous, push=False)
+        elif command == "more":
+            node = self.flows.nodes.get(s.node or "")
+            if node and s.page + 1 < len(self._pages(reply, inbound, node)):
+                self._show(reply, inbound, node.id, page=s.page + 1, push=False)
+            else:
+                self._show(reply, inbound, NO_MORE, push=False)
+        else:
+            target = {"help": HELP, "language": LANGUAGE, "stop": STOP, "delete": DELETE}
+            self._show(reply, inbound, target[command])
+
+    def _on_location(self, reply: _Reply, inbound: Inbound) -> None:
+        node = self.flows.nodes.get(reply.session.node or "")
+        handler = (node.location if node else None) or self.location_handler
+        if reply.session.welcomed and node and handler:
+            self._run_input(reply, inbound, node, handler)
+        else:
+            self._show(reply, inbound, LOCATION_UNHANDLED, push=False)
+
+    def _run_input(self, reply: _Reply, inbound: Inbound, node: Node, handler: str) -> None:
+        result = self.handlers.get(handler)(self._context(reply, inbound, node.params))
+        self._apply(reply, inbound, node, result, page=0)
+
+    def _unknown(self, reply: _Reply, inbound: Inbound) -> None:
+        """Never a dead end: say so kindly, give the emergency line, offer the way on."""
+        current = self.flows.nodes.get(reply.session.node or "")
+        self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
+        if current and current.type == "menu" and current.id != UNKNOWN:
+            self._show(reply, inbound, current.id, push=False)
+        else:
+            self._show(reply, inbound, MENU if reply.session.lang else LANGUAGE, push=False)
+
+    # ---------------------------------------------------------------- rendering
+    def _show(
+        self, reply: _Reply, inbound: Inbound, node_id: str, page: int = 0, push: bool = True
+    ) -> None:
+        s = reply.session
+        for _ in range(MAX_CHAIN):
+            node = self.flows.node(node_id)
+            if push and s.node not in (None, node_id, LANGUAGE) and node_id not in (MENU, LANGUAGE):
+                s.stack = [*s.stack, s.node][-MAX_STACK:]
+            if node_id == MENU:
+                s.stack.clear()
+            if node_id == WELCOME:
+                s.welcomed = True
+            s.node, s.page = node_id, page
+            if node.type == "action":
+                result = self.handlers.get(node.action or "")(
+                    self._context(reply, inbound, node.params)
+                )
+                target = self._apply(reply, inbound, node, result, page)
+                if target is None:
+                    return
+                node_id, page, push = target, 0, False
+                continue
+            self._emit_node(reply, node, page)
+            if not node.next:
+                return
+            node_id, page, push = node.next, 0, False
+        log.error("flow chain too long at node %s", node_id)
+
+    def _apply(
+        self, reply: _Reply, inbound: Inbound, node: Node, result: ActionResult, page: int
+    ) -> str | None:
+        """Apply a handler's result; return the node to continue with, if any."""
+        reply.messages.extend(result.before)
+        reply.events.extend(result.events)
+        if result.outcome and result.outcome in node.outcomes:
+            return node.outcomes[result.outcome]
+        if result.pages:
+            page = min(page, len(result.pages) - 1)
+            reply.session.data["_pages"] = result.pages
+            reply.session.node, reply.session.page = node.id, page
+            self._emit(
+                reply,
+                result.pages[page],
+                [*result.buttons, *self._nav(reply, node, page, len(result.pages))],
+                request_location=result.request_location or node.request_location,
+            )
+        return None
+
+    def _pages(self, reply: _Reply, inbound: Inbound, node: Node) -> list[str]:
+        if node.type == "action":
+            return list(reply.session.data.get("_pages") or [])
+        return list(node.pages)
+
+    def _nav(self, reply: _Reply, node: Node, page: int, pages: int) -> list[Button]:
+        tr = self.translator(reply.session.lang)
+        buttons: list[Button] = []
+        if page + 1 < pages:
+            buttons.append(Button(tr(LABEL_MORE), "cmd:more"))
+        if node.nav and node.id != MENU:
+            if reply.session.stack:
+                buttons.append(Button(tr(LABEL_BACK), "cmd:back"))
+            buttons.append(Button(tr(LABEL_MENU), "cmd:menu"))
+        return buttons
+
+    def _emit_node(self, reply: _Reply, node: Node, page: int) -> None:
+        tr = self.translator(reply.session.lang)
+        buttons = [
+            Button(tr(o.label) if node.translate else o.label, f"opt:{node.id}:{i}")
+            for i, o in enumerate(node.options)
+        ]
+        last = node.next is None
+        if last:
+            buttons += self._nav(reply, node, page, len(node.pages))
+        self._emit_text(reply, node, page, buttons)
+
+    def _emit_text(self, reply: _Reply, node: Node, page: int, buttons: list[Button]) -> None:
+        tr = self.translator(reply.session.lang)
+        raw = node.pages[min(page, len(node.pages) - 1)]
+        text = tr(raw) if node.translate else tr.fill(raw)
+        self._emit(reply, text, buttons, request_location=node.request_location)
+
+    def _emit(
+        self, reply: _Reply, text: str, buttons: list[Button], request_location: bool = False
+    ) -> None:
+        reply.messages.append(Outbound(text, tuple(buttons), request_location))
+        if buttons:
+            reply.session.options = [b.payload for b in buttons]

@@ -1,0 +1,304 @@
+"""Conversation behaviour of the engine, driven through the terminal channel."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot import paths
+from bot.bootstrap import build_engine
+from bot.engine.actions import ActionResult, Context, Registry
+from bot.engine.engine import Engine
+from bot.engine.i18n import Catalogs
+from bot.engine.types import LANGS, Inbound, Outbound, Session
+
+MENU_TARGETS = [
+    "emergency",
+    "hotlines",
+    "no_report",
+    "reflection",
+    "rights",
+    "report",
+    "children",
+    "someone_else",
+    "services",
+    "human",
+    "language",
+]
+
+TYPED_TOPICS: dict[str, dict[str, list[str]]] = {
+    "es": {
+        "no_report": [
+            "no quiero denunciar",
+            "No kiero denunciar!!",
+            "no quiero denunsiar",
+            "NO QUIERO PONER DENUNCIA",
+        ],
+        "reflection": [
+            "periodo de reflexión",
+            "periodo de reflecsion",
+            "necesito tiempo para pensar",
+        ],
+        "rights": ["mis derechos", "¿qué derechos tengo?", "mis derechoz"],
+        "report": ["quiero denunciar", "cómo denuncio?", "kiero denunciar"],
+        "hotlines": ["líneas de ayuda", "lineas de ayuda", "a quién llamo"],
+        "services": ["servicios cerca", "servicios sercanos", "dónde me pueden ayudar"],
+        "human": ["hablar con una persona", "quiero hablar con alguien", "ablar con una persona"],
+        "children": ["soy menor de edad"],
+        "someone_else": ["quiero ayudar a otra persona"],
+    },
+    "en": {
+        "no_report": ["I don't want to report", "i dont want to report it"],
+        "reflection": ["reflection period", "i need time to think"],
+        "rights": ["my rights", "what are my rights?"],
+        "report": ["I want to report", "how do i report"],
+        "hotlines": ["helplines", "phone numbers"],
+        "services": ["services near me", "where can I get help"],
+        "human": ["talk to a person", "can I talk to someone"],
+        "children": ["I am under 18"],
+        "someone_else": ["help a friend"],
+    },
+    "pt": {
+        "no_report": ["não quero denunciar", "nao quero denunciar"],
+        "reflection": ["período de reflexão", "periodo de reflexao"],
+        "rights": ["meus direitos"],
+        "report": ["quero denunciar"],
+        "hotlines": ["linhas de ajuda", "telefones"],
+        "services": ["serviços perto", "ajuda perto"],
+        "human": ["falar com uma pessoa"],
+        "children": ["sou menor de idade"],
+        "someone_else": ["ajudar outra pessoa"],
+    },
+    "fr": {
+        "no_report": ["je ne veux pas porter plainte"],
+        "reflection": ["période de réflexion", "periode de reflexion"],
+        "rights": ["mes droits", "quels sont mes droits"],
+        "report": ["je veux porter plainte", "porter plainte"],
+        "hotlines": ["lignes d'aide", "numéros de téléphone"],
+        "services": ["services à proximité", "aide près de moi"],
+        "human": ["parler à quelqu'un", "parler à une personne"],
+        "children": ["je suis mineure"],
+        "someone_else": ["aider une amie"],
+    },
+}
+
+COMMANDS = {
+    "menu": {"es": "menú", "en": "menu", "pt": "início", "fr": "accueil"},
+    "help": {"es": "ayuda", "en": "help", "pt": "ajuda", "fr": "aide"},
+    "language": {"es": "idioma", "en": "language", "pt": "idioma", "fr": "langue"},
+    "stop.done": {"es": "parar", "en": "stop", "pt": "parar", "fr": "arrêter"},
+    "delete": {
+        "es": "borrar mis datos",
+        "en": "delete my data",
+        "pt": "apagar meus dados",
+        "fr": "supprimer mes données",
+    },
+}
+EMERGENCY_WORDS = {"es": "emergencia", "en": "emergency", "pt": "emergência", "fr": "urgence"}
+
+
+def _is_emergency_reply(messages: list[Outbound], engine: Engine, lang: str) -> bool:
+    expected = engine.translator(lang)(engine.flows.node("emergency").pages[0])
+    return any(m.text == expected for m in messages)
+
+
+def _offers_menu(messages: list[Outbound]) -> bool:
+    payloads = {b.payload for m in messages for b in m.buttons}
+    return "cmd:menu" in payloads or any(
+        p.startswith(("opt:menu:", "opt:language:")) for p in payloads
+    )
+
+
+def test_first_contact_shows_the_language_menu(chat) -> None:
+    conversation = chat(lang=None, welcomed=False)  # type: ignore[arg-type]
+    replies = conversation.say("hola")
+    assert "Español" in replies[0] and "Français" in replies[0]
+    conversation.say("2")
+    assert conversation.session.lang == "en"
+    assert conversation.session.node == "safety_check"
+
+
+def test_language_typed_by_name(chat) -> None:
+    conversation = chat(lang=None, welcomed=False)  # type: ignore[arg-type]
+    conversation.say("hi")
+    conversation.say("Português")
+    assert conversation.session.lang == "pt"
+
+
+def test_platform_language_preselects(engine: Engine) -> None:
+    result = engine.handle(Session(), Inbound(text="/start", lang_hint="pt-BR"))
+    assert result.session.lang == "pt"
+    assert result.session.node == "safety_check"
+
+
+@pytest.mark.parametrize(("number", "target"), list(enumerate(MENU_TARGETS, 1)))
+def test_every_menu_entry_by_number(chat, lang: str, number: int, target: str) -> None:
+    conversation = chat(lang)
+    replies = conversation.say(str(number))
+    assert conversation.session.node == target or (
+        target == "emergency" and conversation.session.node == "emergency"
+    )
+    assert replies and all(r.strip() for r in replies)
+
+
+@pytest.mark.parametrize("lang_code", LANGS)
+def test_every_flow_reachable_by_typed_topic(chat, lang_code: str) -> None:
+    for target, phrases in TYPED_TOPICS[lang_code].items():
+        for phrase in phrases:
+            conversation = chat(lang_code)
+            conversation.say("5")  # somewhere else first: topics work from any state
+            conversation.say(phrase)
+            assert conversation.session.node == target, (
+                lang_code,
+                phrase,
+                conversation.session.node,
+            )
+
+
+def test_longest_topic_wins() -> None:
+    engine = build_engine()
+    s = Session(lang="es", welcomed=True, node="menu")
+    assert engine.handle(s, Inbound(text="no quiero denunciar")).session.node == "no_report"
+    assert engine.handle(s, Inbound(text="quiero denunciar")).session.node == "report"
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_global_commands_in_every_language(chat, lang: str, command: str) -> None:
+    conversation = chat(lang)
+    conversation.say("5")
+    conversation.say("2")
+    conversation.say(COMMANDS[command][lang])
+    assert conversation.session.node == command
+
+
+def test_back_returns_to_the_previous_step(chat, lang: str) -> None:
+    conversation = chat(lang)
+    conversation.say("5")  # rights
+    conversation.say("3")  # rights.health
+    assert conversation.session.node == "rights.health"
+    conversation.say({"es": "atrás", "en": "back", "pt": "voltar", "fr": "retour"}[lang])
+    assert conversation.session.node == "rights"
+
+
+def test_help_is_not_the_emergency(engine: Engine) -> None:
+    s = Session(lang="es", welcomed=True, node="menu")
+    assert engine.handle(s, Inbound(text="ayuda")).session.node == "help"
+    assert engine.handle(s, Inbound(text="ayuda urgente")).session.node == "emergency"
+
+
+def test_emergency_word_works_from_every_node(engine: Engine, lang: str) -> None:
+    for node_id in engine.flows.nodes:
+        for word in (EMERGENCY_WORDS[lang], "SOS", "por favor es urgente!!!"):
+            s = Session(lang=lang, welcomed=True, node=node_id)
+            result = engine.handle(s, Inbound(text=word))
+            assert result.session.node == "emergency", (node_id, word)
+            assert _is_emergency_reply(result.messages, engine, lang), (node_id, word)
+
+
+def test_emergency_before_choosing_a_language(engine: Engine) -> None:
+    result = engine.handle(Session(), Inbound(text="emergencia"))
+    assert "105" in result.messages[0].text and "113" in result.messages[0].text
+
+
+def test_emergency_matches_whole_words_only(engine: Engine) -> None:
+    s = Session(lang="es", welcomed=True, node="menu")
+    for text in ("sosiego", "no es urgente, solo una consulta", "nada urgente"):
+        assert engine.handle(s, Inbound(text=text)).session.node != "emergency", text
+    for text in ("emergensia", "SOOOS", "¡¡URGENTE!!", "sos por favor"):
+        assert engine.handle(s, Inbound(text=text)).session.node == "emergency", text
+
+
+def test_unknown_text_is_never_a_dead_end(chat, lang: str, engine: Engine) -> None:
+    conversation = chat(lang)
+    result = engine.handle(conversation.session, Inbound(text="xqzv blorp"))
+    assert "105" in result.messages[0].text
+    assert _offers_menu(result.messages)
+
+
+@pytest.mark.parametrize(
+    "inbound", [Inbound.media("voice"), Inbound.media("sticker"), Inbound.location(-12.05, -77.04)]
+)
+def test_media_and_stray_location_get_a_helpful_reply(engine: Engine, inbound: Inbound) -> None:
+    result = engine.handle(Session(lang="es", welcomed=True, node="rights"), inbound)
+    assert "105" in result.messages[0].text
+    assert _offers_menu(result.messages)
+
+
+def test_number_out_of_range(chat) -> None:
+    conversation = chat("es")
+    replies = conversation.say("99")
+    assert "No entendí" in replies[0]
+    assert conversation.session.node == "menu"
+
+
+def test_stale_or_forged_payload(engine: Engine) -> None:
+    s = Session(lang="es", welcomed=True, node="menu")
+    for payload in ("opt:nowhere:1", "opt:menu:99", "cmd:rm -rf", "go:nope", "garbage"):
+        result = engine.handle(s, Inbound(payload=payload))
+        assert "No entendí" in result.messages[0].text
+        assert _offers_menu(result.messages)
+
+
+def test_long_guidance_is_paged_with_more(chat) -> None:
+    conversation = chat("es")
+    first = conversation.say("2")  # hotlines: more than one screen
+    assert "Más" in first[-1]
+    second = conversation.say("más")
+    assert second != first and "📞" in second[0]
+
+
+def test_delete_my_data(chat) -> None:
+    events = []
+    conversation = chat("es")
+    conversation.sink = lambda session, evs: events.extend(evs)
+    conversation.say("5")
+    conversation.say("borrar mis datos")
+    replies = conversation.say("1")
+    assert "borramos" in replies[0] and "Telegram" in replies[0]
+    assert [e.name for e in events] == ["session.delete"]
+    assert conversation.session == Session()
+
+
+def test_not_now_is_discreet(chat) -> None:
+    conversation = chat("es", welcomed=False)
+    conversation.say("hola")
+    replies = conversation.say("2")  # "Ahora no"
+    assert conversation.session.node == "not_now"
+    assert "trata" not in replies[0].lower() and "denunc" not in replies[0].lower()
+
+
+def test_a_failing_handler_answers_with_the_emergency_message(caplog) -> None:
+    broken = Registry()
+
+    @broken.register("directory.hotlines")
+    def explode(ctx: Context) -> ActionResult:
+        raise RuntimeError("boom")
+
+    engine = build_engine()
+    engine.handlers.update(broken)
+    with caplog.at_level(logging.ERROR):
+        result = engine.handle(
+            Session(lang="es", welcomed=True, node="menu"), Inbound(payload="opt:menu:1")
+        )
+    assert "105" in result.messages[0].text and "113" in result.messages[0].text
+
+
+def test_missing_translation_falls_back_to_spanish_and_logs_once(tmp_path: Path, caplog) -> None:
+    catalogs = Catalogs(tmp_path)  # no catalogs at all
+    with caplog.at_level(logging.WARNING):
+        assert catalogs.gettext("fr", "Hola") == "Hola"
+        assert catalogs.gettext("fr", "Hola") == "Hola"
+    assert ("fr", "Hola") in catalogs.missing
+    assert len([r for r in caplog.records if "missing fr translation" in r.message]) == 1
+    assert "Hola" not in caplog.text  # the log names a length, not the text
+
+
+def test_engine_does_not_import_platforms() -> None:
+    """Dependencies point one way: the engine never imports channels, web or stores."""
+    forbidden = ("flask", "telegram", "twilio", "redis", "bot.channels", "bot.store", "bot.console")
+    for path in (paths.ROOT / "bot" / "engine").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for name in forbidden:
+            assert f"import {name}" not in source and f"from {name}" not in source, (path, name)
