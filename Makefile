@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BABEL := $(VENV)/bin/pybabel
 LANGS := es en pt fr
 
-.PHONY: run test lint i18n diagram chat clean
+.PHONY: run test lint i18n diagram chat bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,7 @@ diagram: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Benchmarks print ratios against a baseline measured in the same run (no thresholds).
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.bench_search

@@ -49,9 +49,20 @@ def _chat(lang: str | None) -> int:
     return run(chat, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
 
 
+def _negative_values(argv: Sequence[str]) -> list[str]:
+    """Let `--near -13.53,-71.97` work: argparse would read the value as an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--near" and arg[:2].replace(".", "0")[1:].isdigit():
+            out[-1] = f"--near={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     if args.command == "chat":
         return _chat(args.lang)
     if args.command == "run":
@@ -61,6 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.risk.cli import main as assess_main
 
         return assess_main(args.text, sys.stdin, sys.stdout)
+    if args.command == "services":
+        from bot.directory.cli import run as services_run
+
+        return services_run(
+            sys.stdout,
+            sys.stderr,
+            near=args.near,
+            place=args.place,
+            need=args.need,
+            limit=args.limit,
+            as_json=args.json,
+            lang=args.lang,
+        )
     sys.stderr.write(f"'{args.command}' is not available in this version yet.\n")
     return 2
 

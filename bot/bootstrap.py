@@ -10,12 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot import interim, paths
+from bot.directory import handlers as directory_handlers
+from bot.directory.gazetteer import Gazetteer
 from bot.directory.hotlines import handlers as hotline_handlers
-from bot.directory.hotlines import load_hotlines
+from bot.directory.model import load_directory
 from bot.engine.actions import Registry, builtin
 from bot.engine.engine import Engine
 from bot.engine.flows import load_flows
 from bot.engine.i18n import Catalogs
+
+# Where a location shared at any point of the conversation lands.
+LOCATION_NODE = "services.near"
 
 
 def build_engine(
@@ -23,15 +28,17 @@ def build_engine(
     locales_dir: Path = paths.LOCALES_DIR,
     directory_path: Path = paths.DIRECTORY_PATH,
 ) -> Engine:
-    lines = load_hotlines(directory_path)
+    directory = load_directory(directory_path)
+    lines = directory.hotlines
     registry = Registry()
     registry.update(builtin)
     registry.update(interim.handlers(lines))
     registry.update(hotline_handlers(lines))
-    flows = load_flows(flows_dir, lines.keys(), registry.names())
+    registry.update(directory_handlers.handlers(directory, Gazetteer()))
+    flows = load_flows(flows_dir, lines.keys(), registry.names(), (LOCATION_NODE,))
     catalogs = Catalogs(locales_dir)
     phones = {line_id: line.number for line_id, line in lines.items()}
-    return Engine(flows, catalogs, phones, registry)
+    return Engine(flows, catalogs, phones, registry, location_node=LOCATION_NODE)
 
 
 @lru_cache(maxsize=1)

@@ -19,15 +19,6 @@ def handlers(lines: dict[str, Hotline]) -> Registry:
         blocks = [describe(h, ctx.t) for h in ordered(lines)]
         return ActionResult(pages=paginate(blocks, ctx.t(note)))
 
-    @registry.register("services.start")
-    def services_start(ctx: Context) -> ActionResult:
-        return with_hotlines(
-            ctx,
-            N_(
-                "Todavía no puedo buscar oficinas cerca de ti. Estas líneas atienden en todo el Perú:"
-            ),
-        )
-
     @registry.register("cases.request_human")
     def request_human(ctx: Context) -> ActionResult:
         return with_hotlines(

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot import paths
+from bot.bootstrap import LOCATION_NODE
 from bot.engine.engine import Engine
 from bot.engine.flows import MAX_CHARS, FlowError, FlowSet, load_flows
 
@@ -26,7 +27,7 @@ def flows_copy(tmp_path: Path) -> Path:
 
 
 def _load(flows_dir: Path, engine: Engine) -> FlowSet:
-    return load_flows(flows_dir, engine.phones.keys(), engine.handlers.names())
+    return load_flows(flows_dir, engine.phones.keys(), engine.handlers.names(), (LOCATION_NODE,))
 
 
 def _edit(flows_dir: Path, name: str, change) -> None:

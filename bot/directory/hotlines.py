@@ -7,15 +7,12 @@ directory.json, and a typo in a flow's reference is a load error.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bot.engine.actions import ActionResult, Context, Registry
 from bot.engine.flows import MAX_CHARS
 from bot.engine.i18n import N_, Translator
-from bot.paths import DIRECTORY_PATH
 
 # The order people see: the five lines of the mission first, emergencies on top.
 DISPLAY_ORDER = ("105", "113", "100", "1818", "1884", "1810")
@@ -34,6 +31,7 @@ class Hotline:
     anonymous: bool
     whatsapp: str | None
     source: str
+    needs: tuple[str, ...] = ()
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Hotline:
@@ -49,13 +47,8 @@ class Hotline:
             anonymous=bool(raw.get("anonymous")),
             whatsapp=raw.get("whatsapp"),
             source=raw["source"],
+            needs=tuple(raw.get("needs") or ()),
         )
-
-
-def load_hotlines(path: Path = DIRECTORY_PATH) -> dict[str, Hotline]:
-    with path.open(encoding="utf-8") as fh:
-        raw = json.load(fh)
-    return {h["id"]: Hotline.from_raw(h) for h in raw["hotlines"]}
 
 
 def describe(line: Hotline, t: Translator) -> str:

@@ -47,9 +47,22 @@ class ActionResult:
     buttons: list[Button] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     request_location: bool = False
+    # Pages are kept in the session for "more" unless they derive from something the
+    # session must not keep (search results computed from a shared location).
+    keep_pages: bool = True
 
 
 Handler = Callable[[Context], ActionResult]
+
+# A button a handler offers: `act:<handler>:<value>` runs that handler with
+# params {"value": value}. A handler named `*.more` continues a long result when the
+# person types "more".
+ACT = "act"
+MORE_SUFFIX = ".more"
+
+
+def act(handler: str, value: str = "") -> str:
+    return f"{ACT}:{handler}:{value}"
 
 
 class Registry:

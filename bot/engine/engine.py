@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.engine.actions import ActionResult, Context, Registry, builtin
+from bot.engine.actions import ACT, MORE_SUFFIX, ActionResult, Context, Registry, builtin
 from bot.engine.flows import (
     DELETE,
     EMERGENCY,
@@ -72,7 +72,7 @@ class Engine:
         phones: Mapping[str, str],
         handlers: Registry | None = None,
         interceptors: Sequence[Interceptor] = (),
-        location_handler: str | None = None,
+        location_node: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.flows = flows
@@ -83,7 +83,7 @@ class Engine:
         if handlers:
             self.handlers.update(handlers)
         self.interceptors = list(interceptors)
-        self.location_handler = location_handler
+        self.location_node = location_node
         self.clock = clock
         self._emergency = PhraseIndex((w, EMERGENCY) for w in flows.emergency_words)
         self._commands = PhraseIndex(
@@ -225,13 +225,15 @@ class Engine:
             return None
         tr = self.translator(s.lang)
         for payload in s.options:
-            label = self._label_for(payload, tr)
+            label = self._label_for(payload, tr, s)
             if label and self._commands.prepare(label) == wanted:
                 return payload
         return None
 
-    def _label_for(self, payload: str, tr: Translator) -> str | None:
+    def _label_for(self, payload: str, tr: Translator, s: Session) -> str | None:
         kind, _, rest = payload.partition(":")
+        if kind == ACT:
+            return (s.data.get("_labels") or {}).get(payload)
         if kind == "cmd":
             return {"more": tr(LABEL_MORE), "back": tr(LABEL_BACK), "menu": tr(LABEL_MENU)}.get(
                 rest
@@ -266,6 +268,16 @@ class Engine:
         if kind == "go" and rest in self.flows.nodes:
             self._show(reply, inbound, rest)
             return True
+        if kind == ACT:
+            name, _, value = rest.partition(":")
+            node = self.flows.nodes.get(reply.session.node or "")
+            if node is None or name not in self.handlers.names():
+                return False
+            result = self.handlers.get(name)(self._context(reply, inbound, {"value": value}))
+            target = self._apply(reply, inbound, node, result, page=0)
+            if target:
+                self._show(reply, inbound, target)
+            return True
         return False
 
     def _command(self, reply: _Reply, inbound: Inbound, command: str) -> None:
@@ -282,8 +294,11 @@ class Engine:
             self._show(reply, inbound, previous, push=False)
         elif command == "more":
             node = self.flows.nodes.get(s.node or "")
+            more = [p for p in s.options if p.startswith(ACT) and MORE_SUFFIX + ":" in p]
             if node and s.page + 1 < len(self._pages(reply, inbound, node)):
                 self._show(reply, inbound, node.id, page=s.page + 1, push=False)
+            elif more and self._on_payload(reply, inbound, more[0]):
+                return
             else:
                 self._show(reply, inbound, NO_MORE, push=False)
         else:
@@ -291,10 +306,14 @@ class Engine:
             self._show(reply, inbound, target[command])
 
     def _on_location(self, reply: _Reply, inbound: Inbound) -> None:
+        """A shared location: the node's own handler, else the global location node."""
         node = self.flows.nodes.get(reply.session.node or "")
-        handler = (node.location if node else None) or self.location_handler
-        if reply.session.welcomed and node and handler:
-            self._run_input(reply, inbound, node, handler)
+        if not reply.session.welcomed or reply.session.lang is None:
+            self._show(reply, inbound, LOCATION_UNHANDLED, push=False)
+        elif node and node.location:
+            self._run_input(reply, inbound, node, node.location)
+        elif self.location_node:
+            self._show(reply, inbound, self.location_node)
         else:
             self._show(reply, inbound, LOCATION_UNHANDLED, push=False)
 
@@ -350,7 +369,14 @@ class Engine:
             return node.outcomes[result.outcome]
         if result.pages:
             page = min(page, len(result.pages) - 1)
-            reply.session.data["_pages"] = result.pages
+            if result.keep_pages:
+                reply.session.data["_pages"] = result.pages
+            else:
+                reply.session.data.pop("_pages", None)
+                result.pages = result.pages[:1]
+                page = 0
+            labels = {b.payload: b.label for b in result.buttons if b.payload.startswith(ACT)}
+            reply.session.data["_labels"] = labels
             reply.session.node, reply.session.page = node.id, page
             self._emit(
                 reply,

@@ -199,8 +199,13 @@ def load_flows(
     flows_dir: Path,
     hotline_ids: Iterable[str],
     handler_names: Iterable[str],
+    entry_points: Iterable[str] = (),
 ) -> FlowSet:
-    """Load and validate every flow file; raise FlowError listing all problems."""
+    """Load and validate every flow file; raise FlowError listing all problems.
+
+    `entry_points` are nodes the engine shows on its own besides the system nodes
+    (e.g. where a shared location lands); they must exist and count as reachable.
+    """
     problems: list[str] = []
     validator = jsonschema.Draft202012Validator(_schema())
     flows: list[Flow] = []
@@ -242,16 +247,18 @@ def load_flows(
     negations = tuple(commands_raw.get("negations") or ())
 
     flowset = FlowSet(flows, nodes, commands, emergency_words, negations)
-    problems.extend(_check(flowset, set(hotline_ids), set(handler_names)))
+    problems.extend(_check(flowset, set(hotline_ids), set(handler_names), set(entry_points)))
     if problems:
         raise FlowError(problems)
     return flowset
 
 
-def _check(fs: FlowSet, hotlines: set[str], handlers: set[str]) -> list[str]:
+def _check(
+    fs: FlowSet, hotlines: set[str], handlers: set[str], entry_points: set[str]
+) -> list[str]:
     problems: list[str] = []
     nodes = fs.nodes
-    for required in SYSTEM_NODES:
+    for required in (*SYSTEM_NODES, *sorted(entry_points)):
         if required not in nodes:
             problems.append(f"the required node '{required}' is missing")
     for flow in fs.flows:
@@ -293,7 +300,7 @@ def _check(fs: FlowSet, hotlines: set[str], handlers: set[str]) -> list[str]:
             problems.append(f"{where}: states facts but has no 'source:'")
 
     # Reachability: from the nodes the engine shows itself and from every typed topic.
-    roots = set(SYSTEM_NODES) | {node_id for _, node_id in fs.topics()}
+    roots = set(SYSTEM_NODES) | entry_points | {node_id for _, node_id in fs.topics()}
     seen: set[str] = set()
     todo = [r for r in roots if r in nodes]
     while todo:

@@ -1,0 +1,122 @@
+"""The "services near me" capability, plugged into the flows by handler name.
+
+The flow asks what kind of help (or any), then where: a shared location, a typed
+place, or a region from a list. The session keeps only the need and the region;
+the shared point lives for the duration of one search.
+"""
+
+from __future__ import annotations
+
+from bot.directory import render
+from bot.directory.gazetteer import Gazetteer
+from bot.directory.model import NEEDS, Directory
+from bot.directory.search import ANY, Searcher, SearchResult
+from bot.engine.actions import ActionResult, Context, Registry, act
+from bot.engine.i18n import N_
+from bot.engine.types import Button
+
+# session.data key: the need and region chosen, and how far "see more" has paged.
+STATE = "services"
+CHAT_NEEDS = (
+    "legal", "psychosocial", "shelter", "health", "report", "child_protection",
+    "refugee", "migration_status", "labour", "basic_needs",
+)  # fmt: skip
+
+
+def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
+    searcher = Searcher(directory, gazetteer)
+    registry = Registry()
+
+    def state(ctx: Context) -> dict:
+        return ctx.session.data.setdefault(STATE, {"need": None, "region": None, "shown": 0})
+
+    def reply(ctx: Context, result: SearchResult, with_distance: bool) -> ActionResult:
+        """One screen of results and, when there is more, a "see more" button."""
+        st = state(ctx)
+        if result.region:
+            st["region"] = result.region
+        result.national = result.national[st.get("national_skip", 0) :]
+        shown = render.screen(result, directory, ctx.t, with_distance)
+        text = shown.text
+        result.more_local += len(result.local) - min(shown.hits_shown, len(result.local))
+        st["shown"] = st.get("skip", 0) + min(shown.hits_shown, len(result.local))
+        st["national_skip"] = st.get("national_skip", 0) + shown.national_shown
+        shown_national = shown.national_shown
+        buttons = []
+        if result.more_local or len(result.national) > shown_national:
+            buttons.append(Button(ctx.t(N_("Ver más")), act("services.more")))
+        buttons.append(Button(ctx.t(N_("Buscar otra ayuda")), act("services.restart")))
+        return ActionResult(pages=[text], buttons=buttons, keep_pages=False)
+
+    def fresh(ctx: Context) -> dict:
+        st = state(ctx)
+        st.update({"skip": 0, "national_skip": 0, "shown": 0})
+        return st
+
+    @registry.register("services.start")
+    def start(ctx: Context) -> ActionResult:
+        ctx.session.data[STATE] = {"need": None, "region": None}
+        return ActionResult(outcome="ask")
+
+    @registry.register("services.restart")
+    def restart(ctx: Context) -> ActionResult:
+        return ask_need(ctx)
+
+    @registry.register("services.ask_need")
+    def ask_need(ctx: Context) -> ActionResult:
+        buttons = [Button(ctx.t(N_("Cualquier ayuda")), act("services.set_need", ANY))]
+        buttons += [
+            Button(directory.need_label(code, ctx.t.lang), act("services.set_need", code))
+            for code in CHAT_NEEDS
+            if code in NEEDS
+        ]
+        return ActionResult(pages=[ctx.t(N_("¿Qué tipo de ayuda buscas?"))], buttons=buttons)
+
+    @registry.register("services.set_need")
+    def set_need(ctx: Context) -> ActionResult:
+        value = str(ctx.params.get("value") or ANY)
+        state(ctx)["need"] = None if value == ANY or value not in NEEDS else value
+        return ActionResult(outcome="where")
+
+    @registry.register("services.list_regions")
+    def list_regions(ctx: Context) -> ActionResult:
+        buttons = [
+            Button(region.name, act("services.set_region", region.name))
+            for region in sorted(gazetteer.regions, key=lambda r: r.name)
+        ]
+        return ActionResult(pages=[ctx.t(N_("Elige tu región:"))], buttons=buttons)
+
+    @registry.register("services.set_region")
+    def set_region(ctx: Context) -> ActionResult:
+        st = fresh(ctx)
+        result = searcher.search(region=str(ctx.params.get("value", "")), need=st["need"])
+        return reply(ctx, result, with_distance=False)
+
+    @registry.register("services.place")
+    def typed_place(ctx: Context) -> ActionResult:
+        st = fresh(ctx)
+        result = searcher.search(place=ctx.inbound.text, need=st["need"])
+        return reply(ctx, result, with_distance=False)
+
+    @registry.register("services.near")
+    def near(ctx: Context) -> ActionResult:
+        st = fresh(ctx)
+        lat, lon = ctx.inbound.latitude, ctx.inbound.longitude
+        if lat is None or lon is None:
+            result = searcher.search(place="", need=st["need"])
+        else:
+            result = searcher.search(point=(lat, lon), need=st["need"])
+        return reply(ctx, result, with_distance=True)
+
+    @registry.register("services.more")
+    def more(ctx: Context) -> ActionResult:
+        """Next results, from the region only: the shared point is gone by now."""
+        st = state(ctx)
+        st["skip"] = st.get("shown", 0)
+        if st.get("region"):
+            result = searcher.search(region=st["region"], need=st["need"], skip=st["skip"])
+        else:
+            result = searcher.search(need=st["need"])
+        return reply(ctx, result, with_distance=False)
+
+    return registry
