@@ -44,9 +44,20 @@ def _parser() -> argparse.ArgumentParser:
 def _chat(lang: str | None) -> int:
     from bot.bootstrap import default_engine
     from bot.channels.terminal import TerminalChat, run
+    from bot.config import load_config
+    from bot.conversation import ConversationService
+    from bot.store import open_store
+    from bot.store.crypto import Crypto
 
-    chat = TerminalChat(default_engine(), lang=lang)
-    return run(chat, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    config = load_config()
+    engine = default_engine()
+    store = open_store(config)
+    service = ConversationService(engine, store, Crypto(config.data_keys))
+    chat = TerminalChat(engine, lang=lang, service=service)
+    try:
+        return run(chat, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    finally:
+        store.close()
 
 
 def _negative_values(argv: Sequence[str]) -> list[str]:

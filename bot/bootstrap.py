@@ -6,10 +6,15 @@ handler names that the flows use.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from bot import interim, paths
+from bot import paths
+from bot.cases import handlers as case_handlers
+from bot.config import DEFAULT_HOURS
 from bot.directory import handlers as directory_handlers
 from bot.directory.gazetteer import Gazetteer
 from bot.directory.hotlines import handlers as hotline_handlers
@@ -18,6 +23,8 @@ from bot.engine.actions import Registry, builtin
 from bot.engine.engine import Engine
 from bot.engine.flows import load_flows
 from bot.engine.i18n import Catalogs
+from bot.hours import OperatorHours
+from bot.risk import assess
 
 # Where a location shared at any point of the conversation lands.
 LOCATION_NODE = "services.near"
@@ -27,18 +34,30 @@ def build_engine(
     flows_dir: Path = paths.FLOWS_DIR,
     locales_dir: Path = paths.LOCALES_DIR,
     directory_path: Path = paths.DIRECTORY_PATH,
+    operator_hours: str | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Engine:
     directory = load_directory(directory_path)
     lines = directory.hotlines
     registry = Registry()
     registry.update(builtin)
-    registry.update(interim.handlers(lines))
     registry.update(hotline_handlers(lines))
     registry.update(directory_handlers.handlers(directory, Gazetteer()))
-    flows = load_flows(flows_dir, lines.keys(), registry.names(), (LOCATION_NODE,))
+    hours = OperatorHours.parse(operator_hours or os.environ.get("OPERATOR_HOURS") or DEFAULT_HOURS)
+    registry.update(case_handlers.handlers(hours))
+    entry_points = (LOCATION_NODE, *case_handlers.ENTRY_NODES)
+    flows = load_flows(flows_dir, lines.keys(), registry.names(), entry_points)
     catalogs = Catalogs(locales_dir)
     phones = {line_id: line.number for line_id, line in lines.items()}
-    return Engine(flows, catalogs, phones, registry, location_node=LOCATION_NODE)
+    return Engine(
+        flows,
+        catalogs,
+        phones,
+        registry,
+        interceptors=[case_handlers.interceptor(assess)],
+        location_node=LOCATION_NODE,
+        **({"clock": clock} if clock else {}),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
 from bot import paths
+from bot.store.crypto import Crypto
+from bot.store.sqlite import SQLiteStore
 
 
-def chat(lines: str, *args: str) -> str:
+def chat(lines: str, *args: str, data_dir: Path | None = None) -> str:
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="botchat-"))
+    env = {**os.environ, "DATA_DIR": str(data_dir), "OPERATOR_HOURS": "mon-sun 00:00-23:59"}
     done = subprocess.run(
         [sys.executable, "-m", "bot", "chat", *args],
-        input=lines,
-        capture_output=True,
-        text=True,
-        cwd=paths.ROOT,
-        timeout=60,
-        check=True,
-    )
+        input=lines, capture_output=True, text=True, cwd=paths.ROOT, timeout=60, check=True, env=env,
+    )  # fmt: skip
     return done.stdout
+
+
+def stored(data_dir: Path) -> SQLiteStore:
+    key = json.loads((data_dir / "secrets.json").read_text())["DATA_KEY"]
+    return SQLiteStore(data_dir / "bot.sqlite3", Crypto([key]))
 
 
 def test_piped_spanish() -> None:
@@ -59,3 +68,43 @@ def test_location_and_media_lines() -> None:
 def test_emergency_from_the_first_line() -> None:
     out = chat("SOS\n")
     assert "105" in out and "113" in out
+
+
+def test_high_signal_yes_opens_a_case_in_the_store(tmp_path: Path) -> None:
+    out = chat(
+        "hola\n1\nme quitaron el pasaporte y no me dejan salir\nsí\n",
+        "--lang",
+        "es",
+        data_dir=tmp_path,
+    )
+    assert "¿Quieres que una persona de nuestro equipo lea tus mensajes" in out
+    store = stored(tmp_path)
+    [case] = store.list_cases(time.time())
+    assert case.level == "high" and case.consent_scope == "in_service"
+    assert {"documents_withheld", "movement_restricted"} <= set(case.indicators)
+
+
+def test_high_signal_no_opens_none_and_records_the_refusal(tmp_path: Path) -> None:
+    out = chat(
+        "hola\n1\nme quitaron el pasaporte y no me dejan salir\nno\n",
+        "--lang",
+        "es",
+        data_dir=tmp_path,
+    )
+    assert "Respetamos tu decisión" in out
+    store = stored(tmp_path)
+    assert store.list_cases(time.time(), state=None) == []
+    rows = store._db().execute("SELECT count(*) FROM consents").fetchone()[0]
+    assert rows == 1
+    user = store._db().execute("SELECT user FROM consents").fetchone()[0]
+    [refusal] = store.consents(user, time.time())
+    assert refusal.granted is False
+
+
+def test_urgent_opens_a_case_immediately_with_the_numbers(tmp_path: Path) -> None:
+    out = chat(
+        "hola\n1\ntengo 15 años y me obligan a trabajar\n", "--lang", "es", data_dir=tmp_path
+    )
+    assert all(n in out for n in ("105", "113", "100", "1810"))
+    [case] = stored(tmp_path).list_cases(time.time())
+    assert case.level == "urgent" and "minor" in case.indicators

@@ -11,6 +11,7 @@ import yaml
 
 from bot import paths
 from bot.bootstrap import LOCATION_NODE
+from bot.cases.handlers import ENTRY_NODES
 from bot.engine.engine import Engine
 from bot.engine.flows import MAX_CHARS, FlowError, FlowSet, load_flows
 
@@ -27,7 +28,8 @@ def flows_copy(tmp_path: Path) -> Path:
 
 
 def _load(flows_dir: Path, engine: Engine) -> FlowSet:
-    return load_flows(flows_dir, engine.phones.keys(), engine.handlers.names(), (LOCATION_NODE,))
+    entry_points = (LOCATION_NODE, *ENTRY_NODES)
+    return load_flows(flows_dir, engine.phones.keys(), engine.handlers.names(), entry_points)
 
 
 def _edit(flows_dir: Path, name: str, change) -> None:
@@ -162,7 +164,9 @@ def test_opening_message_first_line_is_neutral(engine: Engine, lang: str) -> Non
 def test_every_fact_node_cites_a_seed(engine: Engine) -> None:
     for node in engine.flows.nodes.values():
         if node.type != "action" and node.fact:
-            assert node.source and re.search(r"\b00[0-4]\b|DOMAIN|Ley", node.source), node.id
+            assert node.source and re.search(r"\b00[0-4]\b|DOMAIN|DESIGN\.md|Ley", node.source), (
+                node.id
+            )
 
 
 def test_state_services_carry_the_reporting_duty(engine: Engine) -> None:

@@ -9,8 +9,10 @@ Buttons print as numbered options; the person types the number or the label.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterable
-from typing import TextIO
+from dataclasses import replace
+from typing import Protocol, TextIO
 
 from bot.engine.engine import Engine
 from bot.engine.types import Event, Inbound, Outbound, Session
@@ -19,6 +21,10 @@ LOCATION = re.compile(r"^/location\s+(-?\d{1,3}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.
 LOCATION_HINT = "(usage: /location LAT,LON, for example /location -12.05,-77.04)"
 
 EventSink = Callable[[Session, list[Event]], None]
+
+
+class Service(Protocol):
+    def handle(self, channel: str, address: str, inbound: Inbound) -> list[Outbound]: ...
 
 
 def parse_line(line: str) -> Inbound | None:
@@ -49,14 +55,32 @@ def render(message: Outbound) -> str:
 
 
 class TerminalChat:
-    """One person's conversation in the terminal."""
+    """One person's conversation in the terminal.
 
-    def __init__(self, engine: Engine, lang: str | None = None, sink: EventSink | None = None):
+    With a `service`, state lives in the store exactly as for WhatsApp or Telegram
+    (each run is a new person: a random terminal address). Without one, the session is
+    kept in memory: the tests' in-memory channel.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        lang: str | None = None,
+        sink: EventSink | None = None,
+        service: Service | None = None,
+    ):
         self.engine = engine
+        self.lang = lang
         self.session = Session(lang=lang)
         self.sink = sink
+        self.service = service
+        self.address = f"local-{secrets.token_hex(6)}"
 
     def send(self, inbound: Inbound) -> list[Outbound]:
+        if self.service is not None:
+            return self.service.handle(
+                "terminal", self.address, replace(inbound, lang_hint=self.lang)
+            )
         result = self.engine.handle(self.session, inbound)
         self.session = result.session
         if self.sink and result.events:

@@ -37,11 +37,14 @@ class ActionResult:
     """What a handler did.
 
     `outcome` selects the next node through the node's `outcomes:` map. `pages` is text
-    shown as the node's own message (with its navigation); `before` are messages
+    shown as the node's own message (with its navigation); without pages, an action
+    node that has its own `text` shows it filled with `params`. `before` are messages
     sent ahead of it. `buttons` are extra choices offered with the pages.
     """
 
     outcome: str | None = None
+    fallback: str | None = None  # an interceptor's node for text nothing else understood
+    params: dict[str, object] = field(default_factory=dict)  # fill the node's own text
     pages: list[str] = field(default_factory=list)
     before: list[Outbound] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)

@@ -6,8 +6,9 @@ The terminal channel, the tests and production all drive this same function.
 Order of precedence for a typed message, chosen so that safety always wins:
 1. an emergency word anywhere in the message (not negated: "no es urgente");
 2. a number or a button payload picking one of the options last shown;
-3. a global command typed on its own ("menú", "atrás", "idioma", ...);
-4. the label of one of the options last shown;
+3. the label of one of the options last shown (the context wins over a command:
+   "Empezar" on the screening screen starts it, it does not restart the chat);
+4. a global command typed on its own ("menú", "atrás", "idioma", ...);
 5. a topic phrase anywhere in the message (the longest match wins, so
    "no quiero denunciar" beats "quiero denunciar");
 6. the current node's free-text handler (e.g. a typed place name);
@@ -62,6 +63,7 @@ class _Reply:
     session: Session
     messages: list[Outbound] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    fallback: str | None = None
 
 
 class Engine:
@@ -116,6 +118,13 @@ class Engine:
             reply.session = Session()
         return Result(reply.session, reply.messages, reply.events)
 
+    def emergency(self, lang: str | None = None) -> list[Outbound]:
+        """The static emergency message, for when nothing else can run (store down)."""
+        hint = (lang or "es").lower().split("-")[0].split("_")[0]
+        reply = _Reply(Session(lang=hint if hint in LANGS else "es", welcomed=True))
+        self._show(reply, Inbound(), EMERGENCY, push=False)
+        return reply.messages
+
     def start(self, session: Session, inbound: Inbound | None = None) -> Result:
         """First contact without a message (e.g. Telegram /start)."""
         return self.handle(session, inbound or Inbound(text="/start"))
@@ -136,6 +145,8 @@ class Engine:
             return
 
         text = inbound.text or ""
+        if text.strip() and self._intercept(reply, inbound, text):
+            return
         toks = self._emergency.prepare(text)
         if self._is_emergency(toks):
             self._show(reply, inbound, EMERGENCY)
@@ -152,16 +163,6 @@ class Engine:
                 self._show(reply, inbound, LANGUAGE, push=False)
             return
 
-        for interceptor in self.interceptors:
-            found = interceptor(self._context(reply, inbound, {}), text)
-            if found is None:
-                continue
-            reply.messages.extend(found.before)
-            reply.events.extend(found.events)
-            if found.outcome:
-                self._show(reply, inbound, found.outcome)
-                return
-
         if not s.welcomed:
             self._show(reply, inbound, WELCOME, push=False)
             return
@@ -172,13 +173,13 @@ class Engine:
                 self._unknown(reply, inbound)
             return
 
+        label_payload = self._option_by_label(s, text)
+        if label_payload and self._on_payload(reply, inbound, label_payload):
+            return
+
         command = self._commands.exact(self._commands.prepare(text))
         if command:
             self._command(reply, inbound, command)
-            return
-
-        label_payload = self._option_by_label(s, text)
-        if label_payload and self._on_payload(reply, inbound, label_payload):
             return
 
         topic = self._best_topic(text)
@@ -191,6 +192,24 @@ class Engine:
             self._run_input(reply, inbound, node, node.input)
             return
         self._unknown(reply, inbound)
+
+    def _intercept(self, reply: _Reply, inbound: Inbound, text: str) -> bool:
+        """Run every interceptor on a typed message; True when one took over the reply.
+
+        Interceptors see every message in every state (risk assessment must), before
+        the emergency words: an urgent escalation carries the emergency numbers itself.
+        """
+        for interceptor in self.interceptors:
+            found = interceptor(self._context(reply, inbound, {}), text)
+            if found is None:
+                continue
+            reply.messages.extend(found.before)
+            reply.events.extend(found.events)
+            reply.fallback = reply.fallback or found.fallback
+            if found.outcome:
+                self._show(reply, inbound, found.outcome)
+                return True
+        return False
 
     def _pick(self, s: Session, text: str) -> str | None:
         """The payload of the option chosen by its number or its label, if any."""
@@ -319,10 +338,15 @@ class Engine:
 
     def _run_input(self, reply: _Reply, inbound: Inbound, node: Node, handler: str) -> None:
         result = self.handlers.get(handler)(self._context(reply, inbound, node.params))
-        self._apply(reply, inbound, node, result, page=0)
+        target = self._apply(reply, inbound, node, result, page=0)
+        if target:
+            self._show(reply, inbound, target, push=False)
 
     def _unknown(self, reply: _Reply, inbound: Inbound) -> None:
         """Never a dead end: say so kindly, give the emergency line, offer the way on."""
+        if reply.fallback:
+            self._show(reply, inbound, reply.fallback)
+            return
         current = self.flows.nodes.get(reply.session.node or "")
         self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
         if current and current.type == "menu" and current.id != UNKNOWN:
@@ -367,6 +391,10 @@ class Engine:
         reply.events.extend(result.events)
         if result.outcome and result.outcome in node.outcomes:
             return node.outcomes[result.outcome]
+        if not result.pages and node.pages:
+            reply.session.node, reply.session.page = node.id, page
+            self._emit_node(reply, node, page, result.params)
+            return node.next
         if result.pages:
             page = min(page, len(result.pages) - 1)
             if result.keep_pages:
@@ -402,7 +430,9 @@ class Engine:
             buttons.append(Button(tr(LABEL_MENU), "cmd:menu"))
         return buttons
 
-    def _emit_node(self, reply: _Reply, node: Node, page: int) -> None:
+    def _emit_node(
+        self, reply: _Reply, node: Node, page: int, params: dict[str, object] | None = None
+    ) -> None:
         tr = self.translator(reply.session.lang)
         buttons = [
             Button(tr(o.label) if node.translate else o.label, f"opt:{node.id}:{i}")
@@ -411,12 +441,19 @@ class Engine:
         last = node.next is None
         if last:
             buttons += self._nav(reply, node, page, len(node.pages))
-        self._emit_text(reply, node, page, buttons)
+        self._emit_text(reply, node, page, buttons, params)
 
-    def _emit_text(self, reply: _Reply, node: Node, page: int, buttons: list[Button]) -> None:
+    def _emit_text(
+        self,
+        reply: _Reply,
+        node: Node,
+        page: int,
+        buttons: list[Button],
+        params: dict[str, object] | None = None,
+    ) -> None:
         tr = self.translator(reply.session.lang)
         raw = node.pages[min(page, len(node.pages) - 1)]
-        text = tr(raw) if node.translate else tr.fill(raw)
+        text = tr(raw, **(params or {})) if node.translate else tr.fill(raw, params)
         self._emit(reply, text, buttons, request_location=node.request_location)
 
     def _emit(

@@ -226,6 +226,12 @@ def load_flows(
             Flow(raw["flow"], path.name, raw["title"], raw["description"].strip(), raw["entry"])
         )
         for node_id, node_raw in raw["nodes"].items():
+            for key in node_raw.get("outcomes") or {}:
+                if not isinstance(key, str):
+                    problems.append(
+                        f"{path.name}: node '{node_id}': outcome {key!r} is not text; "
+                        "YAML reads a bare yes/no/on as true/false: put it in quotes"
+                    )
             if node_id in nodes:
                 problems.append(
                     f"{path.name}: node '{node_id}' is already defined in {nodes[node_id].file}"
@@ -296,7 +302,8 @@ def _check(
             if len(page) > MAX_CHARS:
                 problems.append(f"{where}: page {i} has {len(page)} characters (max {MAX_CHARS})")
         states_fact = any("{tel:" in t for t in node.texts())
-        if (node.fact or states_fact) and node.type != "action" and not node.source:
+        shows_text = bool(node.pages)
+        if (node.fact or states_fact) and shows_text and not node.source:
             problems.append(f"{where}: states facts but has no 'source:'")
 
     # Reachability: from the nodes the engine shows itself and from every typed topic.

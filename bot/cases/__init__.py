@@ -1,0 +1,1 @@
+"""Escalation to a human caseworker: risk interception, consent, cases, screening."""

@@ -1,0 +1,111 @@
+"""Configuration from the environment (DESIGN.md "Configuration").
+
+In development, missing secrets are generated once into DATA_DIR and reported; in
+production (PUBLIC_BASE_URL set) a missing secret stops start-up with a clear message,
+because a silently generated key would make yesterday's encrypted data unreadable on
+the next host.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOURS = "mon-fri 08:00-18:00"
+SECRETS_FILE = "secrets.json"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    port: int = 8000
+    redis_url: str | None = None
+    secret_key: str = ""
+    data_keys: tuple[str, ...] = ()
+    public_base_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_whatsapp_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    operator_hours: str = DEFAULT_HOURS
+    operator_alert_telegram_chat: str | None = None
+
+    @property
+    def production(self) -> bool:
+        return bool(self.public_base_url)
+
+
+def new_data_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Secrets generated once for this machine, kept beside the data (mode 0600)."""
+    path = data_dir / SECRETS_FILE
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = {"SECRET_KEY": secrets.token_urlsafe(48), "DATA_KEY": new_data_key()}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(generated, fh)
+    log.warning("development secrets generated in %s (never use them in production)", path)
+    return generated
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("DATA_DIR") or "./var").resolve()
+    public = env.get("PUBLIC_BASE_URL") or None
+    secret_key, data_key = env.get("SECRET_KEY"), env.get("DATA_KEY")
+    if public:
+        missing = [n for n, v in (("SECRET_KEY", secret_key), ("DATA_KEY", data_key)) if not v]
+        if missing:
+            raise ConfigError(
+                f"PUBLIC_BASE_URL is set (production) but {', '.join(missing)} is missing. "
+                "Set it in the environment; generate a DATA_KEY with "
+                "`python -c 'from bot.config import new_data_key; print(new_data_key())'`."
+            )
+    elif not (secret_key and data_key):
+        generated = _dev_secrets(data_dir)
+        secret_key = secret_key or generated["SECRET_KEY"]
+        data_key = data_key or generated["DATA_KEY"]
+    keys = tuple(k.strip() for k in (data_key or "").split(",") if k.strip())
+    if secret_key and secret_key in keys:
+        raise ConfigError("DATA_KEY must differ from SECRET_KEY")
+    try:
+        port = int(env.get("PORT") or 8000)
+    except ValueError as exc:
+        raise ConfigError(f"PORT must be a number, not {env.get('PORT')!r}") from exc
+    return Config(
+        data_dir=data_dir,
+        port=port,
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=secret_key or "",
+        data_keys=keys,
+        public_base_url=public.rstrip("/") if public else None,
+        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or "https://api.telegram.org",
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_whatsapp_number=env.get("TWILIO_WHATSAPP_NUMBER") or None,
+        twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
+        operator_hours=env.get("OPERATOR_HOURS") or DEFAULT_HOURS,
+        operator_alert_telegram_chat=env.get("OPERATOR_ALERT_TELEGRAM_CHAT") or None,
+    )

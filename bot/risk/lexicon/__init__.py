@@ -1,0 +1,221 @@
+"""Loads and validates the risk lexicon files ({es,en,pt,fr}.yaml, format in README.md).
+
+The files are data that protection staff edit, so loading is strict: an unknown code,
+an unknown key or a pattern that cannot compile stops start-up with a message naming the
+file and the entry. A typo must never silently disable an indicator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.risk.codes import ALL_CODES
+from bot.risk.patterns import PatternError, compile_pattern
+from bot.risk.text import word_tokens
+
+LEXICON_DIR = Path(__file__).resolve().parent
+LANG_FILES: tuple[str, ...] = ("es", "en", "pt", "fr")
+
+CUE_KINDS: tuple[str, ...] = ("negation", "hypothetical", "conditional", "urgency")
+
+_ENTRY_KEYS = {
+    "code",
+    "source",
+    "patterns",
+    "unless_prev",
+    "unless_next",
+    "negatable",
+    "conditional",
+    "requires",
+    "only_with_risk",
+    "escalate_now",
+    "context",
+    "note",
+}
+_CUE_KEYS = {"patterns", "unless_prev", "unless_next", "note"}
+_FILE_KEYS = {"lang", "skip", "cues", "contexts", "entries"}
+
+
+class LexiconError(ValueError):
+    """A lexicon file is malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One lexicon entry (an indicator) or one cue, ready for the matcher.
+
+    `kind` is "indicator", a cue kind (negation, hypothetical, conditional, urgency) or
+    "context" (then `code` is the context name, e.g. job_offer).
+    """
+
+    kind: str
+    code: str
+    lang: str
+    source: str
+    patterns: tuple[str, ...]
+    unless_prev: tuple[str, ...] = ()
+    unless_next: tuple[str, ...] = ()
+    negatable: bool = True
+    conditional: bool = False
+    requires: tuple[str, ...] = ()
+    only_with_risk: bool = False
+    escalate_now: bool = False
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """All rules of all languages, plus the words skipped when looking for a negation."""
+
+    rules: tuple[Rule, ...]
+    skip: frozenset[str]
+
+    def count(self, lang: str, kind: str = "indicator") -> int:
+        """Number of patterns of one language and kind (for reports)."""
+        return sum(len(r.patterns) for r in self.rules if r.lang == lang and r.kind == kind)
+
+
+def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise LexiconError(f"{where}: '{what}' must be a list of non-empty strings")
+    for v in value:
+        if what in {"patterns", "unless_prev", "unless_next"}:
+            try:
+                compile_pattern(v)
+            except PatternError as exc:
+                raise LexiconError(f"{where}: {exc}") from exc
+    return tuple(value)
+
+
+def _flag(entry: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    value = entry.get(key, default)
+    if not isinstance(value, bool):
+        raise LexiconError(f"{where}: '{key}' must be true or false")
+    return value
+
+
+def _cue(kind: str, item: Any, lang: str, where: str) -> Rule:
+    if isinstance(item, str):
+        return Rule(kind=kind, code=kind, lang=lang, source="", patterns=(item,))
+    if not isinstance(item, dict) or set(item) - _CUE_KEYS or "patterns" not in item:
+        raise LexiconError(f"{where}: a cue is a pattern or {{patterns, unless_prev, unless_next}}")
+    return Rule(
+        kind=kind,
+        code=kind,
+        lang=lang,
+        source="",
+        patterns=_strings(item["patterns"], where, "patterns"),
+        unless_prev=_strings(item.get("unless_prev"), where, "unless_prev"),
+        unless_next=_strings(item.get("unless_next"), where, "unless_next"),
+    )
+
+
+def _entry(entry: Any, lang: str, where: str) -> Rule:
+    if not isinstance(entry, dict):
+        raise LexiconError(f"{where}: an entry must be a mapping")
+    unknown = set(entry) - _ENTRY_KEYS
+    if unknown:
+        raise LexiconError(f"{where}: unknown keys {sorted(unknown)}")
+    code = entry.get("code")
+    if code not in ALL_CODES:
+        raise LexiconError(f"{where}: unknown code {code!r}")
+    source = entry.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise LexiconError(f"{where}: every entry needs a 'source' (seed reference)")
+    patterns = _strings(entry.get("patterns"), where, "patterns")
+    if not patterns:
+        raise LexiconError(f"{where}: no patterns")
+    context = entry.get("context", "")
+    if not isinstance(context, str):
+        raise LexiconError(f"{where}: 'context' must be the name of a context")
+    requires = _strings(entry.get("requires"), where, "requires")
+    if set(requires) - set(ALL_CODES):
+        raise LexiconError(f"{where}: 'requires' names an unknown code")
+    return Rule(
+        kind="indicator",
+        code=code,
+        lang=lang,
+        source=source,
+        patterns=patterns,
+        unless_prev=_strings(entry.get("unless_prev"), where, "unless_prev"),
+        unless_next=_strings(entry.get("unless_next"), where, "unless_next"),
+        negatable=_flag(entry, "negatable", True, where),
+        conditional=_flag(entry, "conditional", False, where),
+        requires=requires,
+        only_with_risk=_flag(entry, "only_with_risk", False, where),
+        escalate_now=_flag(entry, "escalate_now", False, where),
+        context=context,
+    )
+
+
+def load_file(path: Path) -> tuple[list[Rule], set[str]]:
+    """Rules and skip words of one language file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    name = path.name
+    if not isinstance(data, dict) or set(data) - _FILE_KEYS:
+        raise LexiconError(f"{name}: top level must be a mapping of {sorted(_FILE_KEYS)}")
+    lang = data.get("lang")
+    if not isinstance(lang, str):
+        raise LexiconError(f"{name}: 'lang' is required")
+    rules: list[Rule] = []
+    cues = data.get("cues") or {}
+    if not isinstance(cues, dict) or set(cues) - set(CUE_KINDS):
+        raise LexiconError(f"{name}: 'cues' keys must be among {list(CUE_KINDS)}")
+    for kind, items in cues.items():
+        if not isinstance(items, list):
+            raise LexiconError(f"{name}: cues.{kind} must be a list")
+        for n, item in enumerate(items):
+            rules.append(_cue(kind, item, lang, f"{name} cues.{kind}[{n}]"))
+    contexts = data.get("contexts") or {}
+    if not isinstance(contexts, dict):
+        raise LexiconError(f"{name}: 'contexts' must map a name to a list of patterns")
+    for ctx, items in contexts.items():
+        where = f"{name} contexts.{ctx}"
+        if not isinstance(items, list):
+            raise LexiconError(f"{where}: must be a list")
+        for n, item in enumerate(items):
+            rule = _cue("context", item, lang, f"{where}[{n}]")
+            rules.append(
+                Rule(
+                    kind="context",
+                    code=str(ctx),
+                    lang=lang,
+                    source="",
+                    patterns=rule.patterns,
+                    unless_prev=rule.unless_prev,
+                    unless_next=rule.unless_next,
+                )
+            )
+    entries = data.get("entries") or []
+    if not isinstance(entries, list):
+        raise LexiconError(f"{name}: 'entries' must be a list")
+    for n, entry in enumerate(entries):
+        code = entry.get("code") if isinstance(entry, dict) else None
+        rules.append(_entry(entry, lang, f"{name} entries[{n}] ({code})"))
+    skip = set(_strings(data.get("skip"), f"{name} skip", "skip"))
+    return rules, skip
+
+
+def load(directory: Path = LEXICON_DIR) -> Lexicon:
+    """All four language files, always all of them: people mix languages in one message."""
+    rules: list[Rule] = []
+    skip: set[str] = set()
+    for lang in LANG_FILES:
+        file_rules, file_skip = load_file(directory / f"{lang}.yaml")
+        rules.extend(file_rules)
+        skip |= file_skip
+
+    skip_tokens = {tok for word in skip for tok in word_tokens(word)}
+    names = {r.code for r in rules if r.kind == "context"}
+    for rule in rules:
+        if rule.context and rule.context not in names:
+            raise LexiconError(f"entry {rule.code} ({rule.lang}): unknown context {rule.context!r}")
+    return Lexicon(rules=tuple(rules), skip=frozenset(skip_tokens))

@@ -1,0 +1,68 @@
+"""The storage port: one interface, two adapters (SQLite embedded, Redis scale-out).
+
+Both adapters pass the same contract suite (tests/store/test_contract.py). Channel
+addresses arrive already hashed for lookup; the adapters encrypt everything personal
+(session blobs, addresses, case triggers and messages, consent details) with the
+`Crypto` they are given, and give every row or key an expiry.
+
+The inbox and outbox of the channels (durable delivery) extend this port with the
+channels capability; the console reads the case queries below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.store.records import AuditEntry, Case, CaseMessage, Commit, Consent, Deletion
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached. Callers answer with the static emergency reply."""
+
+
+class Store(Protocol):
+    # identity and contact --------------------------------------------------
+    def resolve_user(self, hashes: list[str], now: float, create: bool = True) -> str | None:
+        """The opaque user id linked to any of the keyed hashes (newest first)."""
+
+    def put_contact(self, user: str, channel: str, address: str, now: float) -> None: ...
+    def get_contact(self, user: str, now: float) -> tuple[str, str] | None: ...
+
+    # conversation ------------------------------------------------------------
+    def load_session(self, user: str, now: float) -> dict[str, Any] | None: ...
+    def mark_seen(self, key: str, now: float) -> bool:
+        """Record a platform message id; False when it was already seen."""
+
+    def commit(self, change: Commit, now: float) -> None:
+        """Session, cases, case messages, consents and audit: all or nothing."""
+
+    # cases -------------------------------------------------------------------
+    def get_case(self, case_id: str, now: float) -> Case | None: ...
+    def open_case_of(self, user: str, now: float) -> Case | None: ...
+    def list_cases(
+        self,
+        now: float,
+        *,
+        state: str | None = "open",
+        level: str | None = None,
+        owner: str | None = None,
+        unassigned: bool = False,
+        opened_before: float | None = None,
+        limit: int = 200,
+    ) -> list[Case]:
+        """Urgent first, then oldest first."""
+
+    def case_messages(self, case_id: str, now: float) -> list[CaseMessage]: ...
+    def claim_case(self, case_id: str, operator: str, now: float, expected: str | None) -> bool:
+        """Set the owner only if it is still `expected`: two operators, one winner."""
+
+    def consents(self, user: str, now: float) -> list[Consent]: ...
+    def audit_log(
+        self, now: float, case_id: str | None = None, limit: int = 500
+    ) -> list[AuditEntry]: ...
+
+    # lifecycle ---------------------------------------------------------------
+    def delete_user(self, user: str, now: float) -> Deletion: ...
+    def purge_expired(self, now: float) -> int: ...
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...

@@ -1,0 +1,161 @@
+"""What the store keeps, and for how long.
+
+Every record has an expiry; nothing is kept forever. Retention (DESIGN.md "Privacy"):
+
+| record | kept | why |
+|---|---|---|
+| identity link (keyed hash -> opaque user id) | 30 days after the last message, longer while a case is open | recognise a returning person without knowing who they are |
+| contact (encrypted channel address) | as the identity link | reply to the person; operators write through it |
+| session (encrypted) | 30 days after the last message | language and place in the conversation |
+| deduplication record | 7 days | platforms redeliver within hours |
+| case (level, codes, encrypted triggers) | open: 90 days after the last activity; closed: 30 days | follow-up by caseworkers |
+| case messages (encrypted; in-service consent only) | as the case | the conversation the caseworker reads |
+| consent records | as the case, at least 90 days | proof of what the person agreed to (Ley 29733) |
+| audit log (operators' actions, no personal data) | 365 days | accountability |
+| safety record after "delete my data" on an open urgent/high case | until closed, 30 days at most | a person in danger is not dropped |
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+DAY = 86_400.0
+SESSION_TTL = 30 * DAY
+IDENTITY_TTL = 30 * DAY
+DEDUP_TTL = 7 * DAY
+OPEN_CASE_TTL = 90 * DAY
+CLOSED_CASE_TTL = 30 * DAY
+CONSENT_TTL = 90 * DAY
+AUDIT_TTL = 365 * DAY
+SAFETY_RECORD_TTL = 30 * DAY
+
+LEVEL_ORDER = {"urgent": 0, "high": 1, "normal": 2}
+IN_SERVICE = "in_service"
+EXTERNAL = "external"
+
+
+def new_id(prefix: str) -> str:
+    """Opaque ids: random, carrying nothing about the person or the time."""
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+@dataclass
+class Case:
+    """A person a caseworker should reach. Text lives only in CaseMessage, and only
+    within the in-service consent scope."""
+
+    id: str
+    user: str
+    level: str
+    indicators: list[str]
+    triggers: dict[str, list[str]]
+    lang: str
+    channel: str
+    region: str | None
+    opened_at: float
+    updated_at: float
+    expires_at: float
+    state: str = "open"  # open | closed
+    owner: str | None = None
+    consent_scope: str | None = None  # in_service once the person agreed (or urgent notice)
+    consent_at: float | None = None
+    choices: list[dict[str, Any]] = field(default_factory=list)  # refusals, no complaint...
+    closed_at: float | None = None
+    outcome: str | None = None
+    deleted_by_request: bool = False
+    requested_human: bool = False
+
+    def private(self) -> dict[str, Any]:
+        """The part stored encrypted: the person's own words and choices."""
+        return {"triggers": self.triggers, "choices": self.choices, "outcome": self.outcome}
+
+    def public(self) -> dict[str, Any]:
+        """The part stored in clear for queue queries: codes, times, no words."""
+        return {
+            "id": self.id,
+            "user": self.user,
+            "level": self.level,
+            "indicators": self.indicators,
+            "lang": self.lang,
+            "channel": self.channel,
+            "region": self.region,
+            "opened_at": self.opened_at,
+            "updated_at": self.updated_at,
+            "expires_at": self.expires_at,
+            "state": self.state,
+            "owner": self.owner,
+            "consent_scope": self.consent_scope,
+            "consent_at": self.consent_at,
+            "closed_at": self.closed_at,
+            "deleted_by_request": self.deleted_by_request,
+            "requested_human": self.requested_human,
+        }
+
+    @classmethod
+    def from_parts(cls, public: dict[str, Any], private: dict[str, Any]) -> Case:
+        return cls(**public, **private)
+
+
+@dataclass(frozen=True)
+class CaseMessage:
+    case_id: str
+    at: float
+    direction: str  # in (from the person) | out (bot) | operator
+    text: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Consent:
+    user: str
+    case_id: str | None
+    scope: str  # in_service | external
+    granted: bool
+    at: float
+    how: str  # asked | notice (urgent) | request (asked for a person) | operator
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: float
+    actor: str
+    action: str
+    case_id: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class Commit:
+    """Everything one inbound message causes, committed together or not at all."""
+
+    user: str
+    session: dict[str, Any] | None = None
+    delete_session: bool = False
+    cases: list[Case] = field(default_factory=list)
+    case_messages: list[CaseMessage] = field(default_factory=list)
+    consents: list[Consent] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What "delete my data" did."""
+
+    kept_safety_record: bool
+    case_id: str | None = None
+
+
+def case_expiry(case: Case, now: float) -> float:
+    """When a case (and its messages and consents) may be forgotten."""
+    if case.deleted_by_request:
+        return min(case.expires_at, now + SAFETY_RECORD_TTL)
+    if case.state == "closed":
+        return (case.closed_at or now) + CLOSED_CASE_TTL
+    return max(case.updated_at, now) + OPEN_CASE_TTL
+
+
+def queue_order(case: Case) -> tuple[int, float]:
+    return (LEVEL_ORDER.get(case.level, 9), case.opened_at)

@@ -1,0 +1,306 @@
+"""Redis adapter: several web and worker processes share one Redis.
+
+Every key has a TTL (set in the same MULTI as the write), so Redis itself forgets
+what has expired. The two sorted-set indexes (case queue, audit log) cannot expire
+member by member: reads drop members whose case key is gone, and the audit log is
+trimmed by age on every write.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import redis
+
+from bot.store.crypto import Crypto
+from bot.store.keys import Keys
+from bot.store.port import StoreUnavailable
+from bot.store.records import (
+    AUDIT_TTL,
+    CONSENT_TTL,
+    DEDUP_TTL,
+    IDENTITY_TTL,
+    SESSION_TTL,
+    AuditEntry,
+    Case,
+    CaseMessage,
+    Commit,
+    Consent,
+    Deletion,
+    case_expiry,
+    new_id,
+    queue_order,
+)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def _extend(pipe: Any, key: str, at_ms: int) -> None:
+    """Expire an index no earlier than `at_ms`: lengthen an expiry, or set a missing one
+    (GT alone would leave a key without TTL untouched)."""
+    pipe.pexpireat(key, at_ms, gt=True)
+    pipe.pexpireat(key, at_ms, nx=True)
+
+
+class RedisStore:
+    def __init__(self, url: str, crypto: Crypto, prefix: str = "bot:") -> None:
+        self.crypto = crypto
+        self.keys = Keys(prefix)
+        self.r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
+
+    # identity and contact ----------------------------------------------------
+    def resolve_user(self, hashes: list[str], now: float, create: bool = True) -> str | None:
+        k = self.keys
+        found = self._call(self.r.mget, [k.identity(h) for h in hashes])
+        user = next((v.decode() for v in found if v), None)
+        if user is None:
+            if not create:
+                return None
+            candidate = new_id("u")
+            # NX: two first messages of the same person race to one id.
+            if not self._call(
+                self.r.set, k.identity(hashes[0]), candidate, nx=True, px=_ms(IDENTITY_TTL)
+            ):
+                existing = self._call(self.r.get, k.identity(hashes[0]))
+                if existing:
+                    return existing.decode()
+            user = candidate
+        # Link the newest hash (a key rotation re-links here) and extend the link.
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(k.identity(hashes[0]), user, px=_ms(IDENTITY_TTL))
+        pipe.sadd(k.identities_of(user), hashes[0])
+        _extend(pipe, k.identities_of(user), _ms(now + IDENTITY_TTL))
+        self._call(pipe.execute)
+        return user
+
+    def put_contact(self, user: str, channel: str, address: str, now: float) -> None:
+        value = self.crypto.encrypt_json({"channel": channel, "address": address})
+        self._call(self.r.set, self.keys.contact(user), value, px=_ms(IDENTITY_TTL))
+
+    def get_contact(self, user: str, now: float) -> tuple[str, str] | None:
+        raw = self._call(self.r.get, self.keys.contact(user))
+        if not raw:
+            return None
+        value = self.crypto.decrypt_json(raw)
+        return value["channel"], value["address"]
+
+    # conversation ------------------------------------------------------------
+    def load_session(self, user: str, now: float) -> dict[str, Any] | None:
+        raw = self._call(self.r.get, self.keys.session(user))
+        return self.crypto.decrypt_json(raw) if raw else None
+
+    def mark_seen(self, key: str, now: float) -> bool:
+        return bool(self._call(self.r.set, self.keys.seen(key), b"1", nx=True, px=_ms(DEDUP_TTL)))
+
+    def _case_expiry(self, case_id: str | None, now: float, pending: dict[str, Case]) -> float:
+        if case_id is None:
+            return now + CONSENT_TTL
+        if case_id in pending:
+            return pending[case_id].expires_at
+        raw = self._call(self.r.hget, self.keys.case(case_id), "public")
+        return json.loads(raw)["expires_at"] if raw else now + CONSENT_TTL
+
+    def commit(self, change: Commit, now: float) -> None:
+        k = self.keys
+        pending = {}
+        for case in change.cases:
+            case.expires_at = case_expiry(case, now)
+            pending[case.id] = case
+        expiries = {
+            m.case_id: self._case_expiry(m.case_id, now, pending) for m in change.case_messages
+        }
+        consent_expiries = [
+            max(now + CONSENT_TTL, self._case_expiry(c.case_id, now, pending))
+            for c in change.consents
+        ]
+        pipe = self.r.pipeline(transaction=True)
+        if change.delete_session:
+            pipe.delete(k.session(change.user))
+        elif change.session is not None:
+            pipe.set(
+                k.session(change.user),
+                self.crypto.encrypt_json(change.session),
+                px=_ms(SESSION_TTL),
+            )
+        for case in change.cases:
+            self._queue_case(pipe, case, now)
+        for message in change.case_messages:
+            key = k.case_messages(message.case_id)
+            pipe.rpush(key, self.crypto.encrypt_json(message.__dict__))
+            pipe.pexpireat(key, _ms(expiries[message.case_id]))
+        for consent, expires in zip(change.consents, consent_expiries, strict=True):
+            key = k.consents(consent.user)
+            pipe.rpush(key, self.crypto.encrypt_json(consent.__dict__))
+            pipe.pexpireat(key, _ms(expires))
+        for entry in change.audit:
+            member = json.dumps({**entry.__dict__, "n": secrets.token_hex(4)})
+            pipe.zadd(k.audit(), {member: entry.at})
+        if change.audit:
+            pipe.zremrangebyscore(k.audit(), "-inf", now - AUDIT_TTL)
+            _extend(pipe, k.audit(), _ms(now + AUDIT_TTL))
+        self._call(pipe.execute)
+
+    def _queue_case(self, pipe: Any, case: Case, now: float) -> None:
+        k = self.keys
+        case.expires_at = case_expiry(case, now)
+        at = _ms(case.expires_at)
+        pipe.hset(
+            k.case(case.id),
+            mapping={
+                "public": json.dumps(case.public()),
+                "private": self.crypto.encrypt_json(case.private()),
+            },
+        )
+        pipe.pexpireat(k.case(case.id), at)
+        pipe.zadd(k.cases(), {case.id: case.opened_at})
+        _extend(pipe, k.cases(), at)
+        pipe.sadd(k.user_cases(case.user), case.id)
+        pipe.pexpireat(k.user_cases(case.user), at)
+        pipe.pexpireat(k.case_messages(case.id), at)
+        if case.state == "open" or case.deleted_by_request:
+            # Keep the means to reach the person while the case needs it. GT only ever
+            # lengthens: these keys already carry their own expiry.
+            for key in (k.contact(case.user), k.consents(case.user), k.identities_of(case.user)):
+                pipe.pexpireat(key, at, gt=True)
+
+    # cases -------------------------------------------------------------------
+    def _load(self, raw: dict[bytes, bytes]) -> Case | None:
+        if not raw or b"public" not in raw:
+            return None
+        return Case.from_parts(
+            json.loads(raw[b"public"]), self.crypto.decrypt_json(raw[b"private"])
+        )
+
+    def get_case(self, case_id: str, now: float) -> Case | None:
+        return self._load(self._call(self.r.hgetall, self.keys.case(case_id)))
+
+    def _cases_of(self, user: str) -> list[Case]:
+        ids = [i.decode() for i in self._call(self.r.smembers, self.keys.user_cases(user))]
+        pipe = self.r.pipeline(transaction=False)
+        for case_id in ids:
+            pipe.hgetall(self.keys.case(case_id))
+        return [c for c in (self._load(raw) for raw in self._call(pipe.execute)) if c]
+
+    def open_case_of(self, user: str, now: float) -> Case | None:
+        open_cases = [c for c in self._cases_of(user) if c.state == "open"]
+        return max(open_cases, key=lambda c: c.opened_at) if open_cases else None
+
+    def list_cases(
+        self,
+        now: float,
+        *,
+        state: str | None = "open",
+        level: str | None = None,
+        owner: str | None = None,
+        unassigned: bool = False,
+        opened_before: float | None = None,
+        limit: int = 200,
+    ) -> list[Case]:
+        k = self.keys
+        upper = "+inf" if opened_before is None else f"({opened_before}"
+        ids = [i.decode() for i in self._call(self.r.zrangebyscore, k.cases(), "-inf", upper)]
+        pipe = self.r.pipeline(transaction=False)
+        for case_id in ids:
+            pipe.hgetall(k.case(case_id))
+        cases, gone = [], []
+        for case_id, raw in zip(ids, self._call(pipe.execute), strict=True):
+            case = self._load(raw)
+            if case is None:
+                gone.append(case_id)
+                continue
+            if (state is None or case.state == state) and (level is None or case.level == level):
+                if (owner is None or case.owner == owner) and not (unassigned and case.owner):
+                    cases.append(case)
+        if gone:
+            self._call(self.r.zrem, k.cases(), *gone)
+        return sorted(cases, key=queue_order)[:limit]
+
+    def case_messages(self, case_id: str, now: float) -> list[CaseMessage]:
+        raw = self._call(self.r.lrange, self.keys.case_messages(case_id), 0, -1)
+        return [CaseMessage(**self.crypto.decrypt_json(item)) for item in raw]
+
+    def claim_case(self, case_id: str, operator: str, now: float, expected: str | None) -> bool:
+        key = self.keys.case(case_id)
+        try:
+            with self.r.pipeline(transaction=True) as pipe:
+                pipe.watch(key)
+                case = self._load(pipe.hgetall(key))
+                if case is None or case.owner != expected:
+                    pipe.unwatch()
+                    return False
+                case.owner, case.updated_at = operator, now
+                pipe.multi()
+                self._queue_case(pipe, case, now)
+                pipe.execute()
+                return True
+        except redis.WatchError:
+            return False
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
+
+    def consents(self, user: str, now: float) -> list[Consent]:
+        raw = self._call(self.r.lrange, self.keys.consents(user), 0, -1)
+        return [Consent(**self.crypto.decrypt_json(item)) for item in raw]
+
+    def audit_log(
+        self, now: float, case_id: str | None = None, limit: int = 500
+    ) -> list[AuditEntry]:
+        raw = self._call(self.r.zrevrangebyscore, self.keys.audit(), "+inf", now - AUDIT_TTL)
+        entries = []
+        for member in raw:
+            data = json.loads(member)
+            data.pop("n", None)
+            if case_id is None or data.get("case_id") == case_id:
+                entries.append(AuditEntry(**data))
+            if len(entries) >= limit:
+                break
+        return entries
+
+    # lifecycle ---------------------------------------------------------------
+    def delete_user(self, user: str, now: float) -> Deletion:
+        k = self.keys
+        cases = self._cases_of(user)
+        linked = self._call(self.r.smembers, k.identities_of(user))
+        hashes = [k.identity(h.decode()) for h in linked]
+        kept: str | None = None
+        pipe = self.r.pipeline(transaction=True)
+        for case in cases:
+            pipe.delete(k.case_messages(case.id))
+            if case.state == "open" and case.level in ("urgent", "high"):
+                case.triggers, case.choices, case.deleted_by_request = {}, [], True
+                case.updated_at = now
+                self._queue_case(pipe, case, now)
+                kept = case.id
+            else:
+                pipe.delete(k.case(case.id))
+                pipe.zrem(k.cases(), case.id)
+                pipe.srem(k.user_cases(user), case.id)
+        pipe.delete(k.session(user), k.consents(user), k.identities_of(user), *hashes)
+        if kept is None:
+            pipe.delete(k.contact(user), k.user_cases(user))
+        self._call(pipe.execute)
+        return Deletion(kept_safety_record=kept is not None, case_id=kept)
+
+    def purge_expired(self, now: float) -> int:
+        removed = self._call(self.r.zremrangebyscore, self.keys.audit(), "-inf", now - AUDIT_TTL)
+        self.list_cases(now, state=None)  # drops queue members whose case expired
+        return int(removed)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.r.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self.r.close()

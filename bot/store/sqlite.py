@@ -1,0 +1,377 @@
+"""SQLite adapter: the embedded default, everything under DATA_DIR in one file.
+
+A real single-host deployment mode: WAL journal, a busy timeout for several threads,
+one transaction per commit. Every row has `expires_at`; reads ignore expired rows and
+`purge_expired` deletes them (the worker calls it periodically).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from bot.store.crypto import Crypto
+from bot.store.port import StoreUnavailable
+from bot.store.records import (
+    AUDIT_TTL,
+    CONSENT_TTL,
+    DEDUP_TTL,
+    IDENTITY_TTL,
+    SESSION_TTL,
+    AuditEntry,
+    Case,
+    CaseMessage,
+    Commit,
+    Consent,
+    Deletion,
+    case_expiry,
+    new_id,
+    queue_order,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS identities (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS identities_user ON identities(user);
+CREATE TABLE IF NOT EXISTS contacts (user TEXT PRIMARY KEY, channel TEXT NOT NULL, address BLOB NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (user TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY, user TEXT NOT NULL, level TEXT NOT NULL, state TEXT NOT NULL,
+    owner TEXT, opened_at REAL NOT NULL, public TEXT NOT NULL, private BLOB NOT NULL,
+    expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS cases_user ON cases(user, state);
+CREATE INDEX IF NOT EXISTS cases_queue ON cases(state, level, opened_at);
+CREATE TABLE IF NOT EXISTS case_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, case_id TEXT NOT NULL, at REAL NOT NULL,
+    blob BLOB NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS case_messages_case ON case_messages(case_id, seq);
+CREATE TABLE IF NOT EXISTS consents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, case_id TEXT,
+    blob BLOB NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS consents_user ON consents(user, seq);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, case_id TEXT, detail TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_case ON audit(case_id, seq);
+"""
+EXPIRING_TABLES = (
+    "identities", "contacts", "sessions", "seen", "cases", "case_messages", "consents", "audit",
+)  # fmt: skip
+
+
+class SQLiteStore:
+    def __init__(self, path: Path, crypto: Crypto) -> None:
+        self.path = path
+        self.crypto = crypto
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db().executescript(SCHEMA)  # executescript manages its own transaction
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    # connection handling -----------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            self._local.db = db
+        return db
+
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            return self.db
+
+        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            if exc_type is None:
+                try:
+                    self.db.execute("COMMIT")
+                except sqlite3.Error as error:
+                    self.db.execute("ROLLBACK")
+                    raise StoreUnavailable(f"sqlite: {error}") from error
+            else:
+                self.db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def _tx(self) -> _Tx:
+        return self._Tx(self._db())
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    # identity and contact ----------------------------------------------------
+    def resolve_user(self, hashes: list[str], now: float, create: bool = True) -> str | None:
+        with self._tx() as db:
+            user = None
+            for h in hashes:
+                row = db.execute(
+                    "SELECT user FROM identities WHERE hash=? AND expires_at>?", (h, now)
+                ).fetchone()
+                if row:
+                    user = row[0]
+                    break
+            if user is None and not create:
+                return None
+            user = user or new_id("u")
+            # Link the newest hash (a key rotation re-links here) and extend the link.
+            db.execute(
+                "INSERT OR REPLACE INTO identities(hash, user, expires_at) VALUES (?,?,?)",
+                (hashes[0], user, now + IDENTITY_TTL),
+            )
+            return user
+
+    def put_contact(self, user: str, channel: str, address: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO contacts(user, channel, address, expires_at) VALUES (?,?,?,?)",
+                (user, channel, self.crypto.encrypt(address), now + IDENTITY_TTL),
+            )
+
+    def get_contact(self, user: str, now: float) -> tuple[str, str] | None:
+        rows = self._read(
+            "SELECT channel, address FROM contacts WHERE user=? AND expires_at>?", (user, now)
+        )
+        if not rows:
+            return None
+        return rows[0][0], self.crypto.decrypt(rows[0][1]).decode()
+
+    # conversation ------------------------------------------------------------
+    def load_session(self, user: str, now: float) -> dict[str, Any] | None:
+        rows = self._read("SELECT blob FROM sessions WHERE user=? AND expires_at>?", (user, now))
+        return self.crypto.decrypt_json(rows[0][0]) if rows else None
+
+    def mark_seen(self, key: str, now: float) -> bool:
+        with self._tx() as db:
+            row = db.execute("SELECT expires_at FROM seen WHERE key=?", (key,)).fetchone()
+            if row and row[0] > now:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO seen(key, expires_at) VALUES (?,?)", (key, now + DEDUP_TTL)
+            )
+            return True
+
+    def commit(self, change: Commit, now: float) -> None:
+        with self._tx() as db:
+            if change.delete_session:
+                db.execute("DELETE FROM sessions WHERE user=?", (change.user,))
+            elif change.session is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO sessions(user, blob, expires_at) VALUES (?,?,?)",
+                    (change.user, self.crypto.encrypt_json(change.session), now + SESSION_TTL),
+                )
+            for case in change.cases:
+                self._write_case(db, case, now)
+            for message in change.case_messages:
+                expires = self._case_expiry(db, message.case_id, now)
+                db.execute(
+                    "INSERT INTO case_messages(case_id, at, blob, expires_at) VALUES (?,?,?,?)",
+                    (
+                        message.case_id,
+                        message.at,
+                        self.crypto.encrypt_json(message.__dict__),
+                        expires,
+                    ),
+                )
+            for consent in change.consents:
+                expires = max(now + CONSENT_TTL, self._case_expiry(db, consent.case_id, now))
+                db.execute(
+                    "INSERT INTO consents(user, case_id, blob, expires_at) VALUES (?,?,?,?)",
+                    (
+                        consent.user,
+                        consent.case_id,
+                        self.crypto.encrypt_json(consent.__dict__),
+                        expires,
+                    ),
+                )
+            for entry in change.audit:
+                db.execute(
+                    "INSERT INTO audit(at, actor, action, case_id, detail, expires_at) VALUES (?,?,?,?,?,?)",
+                    (
+                        entry.at,
+                        entry.actor,
+                        entry.action,
+                        entry.case_id,
+                        entry.detail,
+                        entry.at + AUDIT_TTL,
+                    ),
+                )
+
+    def _case_expiry(self, db: sqlite3.Connection, case_id: str | None, now: float) -> float:
+        if case_id is None:
+            return now + CONSENT_TTL
+        row = db.execute("SELECT expires_at FROM cases WHERE id=?", (case_id,)).fetchone()
+        return row[0] if row else now + CONSENT_TTL
+
+    def _write_case(self, db: sqlite3.Connection, case: Case, now: float) -> None:
+        case.expires_at = case_expiry(case, now)
+        row = (
+            case.id, case.user, case.level, case.state, case.owner, case.opened_at,
+            json.dumps(case.public()), self.crypto.encrypt_json(case.private()), case.expires_at,
+        )  # fmt: skip
+        db.execute(
+            "INSERT OR REPLACE INTO cases(id, user, level, state, owner, opened_at, public, private, expires_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            row,
+        )
+        # Messages and consents live as long as their case.
+        db.execute(
+            "UPDATE case_messages SET expires_at=? WHERE case_id=?", (case.expires_at, case.id)
+        )
+        db.execute(
+            "UPDATE consents SET expires_at=max(expires_at, ?) WHERE case_id=?",
+            (case.expires_at, case.id),
+        )
+        if case.state == "open" or case.deleted_by_request:
+            db.execute(
+                "UPDATE identities SET expires_at=max(expires_at, ?) WHERE user=?",
+                (case.expires_at, case.user),
+            )
+            db.execute(
+                "UPDATE contacts SET expires_at=max(expires_at, ?) WHERE user=?",
+                (case.expires_at, case.user),
+            )
+
+    # cases -------------------------------------------------------------------
+    def _case(self, row: tuple[Any, ...]) -> Case:
+        return Case.from_parts(json.loads(row[0]), self.crypto.decrypt_json(row[1]))
+
+    def get_case(self, case_id: str, now: float) -> Case | None:
+        rows = self._read(
+            "SELECT public, private FROM cases WHERE id=? AND expires_at>?", (case_id, now)
+        )
+        return self._case(rows[0]) if rows else None
+
+    def open_case_of(self, user: str, now: float) -> Case | None:
+        rows = self._read(
+            "SELECT public, private FROM cases WHERE user=? AND state='open' AND expires_at>?"
+            " ORDER BY opened_at DESC LIMIT 1",
+            (user, now),
+        )
+        return self._case(rows[0]) if rows else None
+
+    def list_cases(
+        self,
+        now: float,
+        *,
+        state: str | None = "open",
+        level: str | None = None,
+        owner: str | None = None,
+        unassigned: bool = False,
+        opened_before: float | None = None,
+        limit: int = 200,
+    ) -> list[Case]:
+        sql = "SELECT public, private FROM cases WHERE expires_at>?"
+        args: list[Any] = [now]
+        for column, value in (("state", state), ("level", level), ("owner", owner)):
+            if value is not None:
+                sql += f" AND {column}=?"
+                args.append(value)
+        if unassigned:
+            sql += " AND owner IS NULL"
+        if opened_before is not None:
+            sql += " AND opened_at<?"
+            args.append(opened_before)
+        cases = [self._case(r) for r in self._read(sql, tuple(args))]
+        return sorted(cases, key=queue_order)[:limit]
+
+    def case_messages(self, case_id: str, now: float) -> list[CaseMessage]:
+        rows = self._read(
+            "SELECT blob FROM case_messages WHERE case_id=? AND expires_at>? ORDER BY seq",
+            (case_id, now),
+        )
+        return [CaseMessage(**self.crypto.decrypt_json(r[0])) for r in rows]
+
+    def claim_case(self, case_id: str, operator: str, now: float, expected: str | None) -> bool:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT public, private FROM cases WHERE id=? AND expires_at>?", (case_id, now)
+            ).fetchone()
+            if not row:
+                return False
+            case = self._case(row)
+            if case.owner != expected:
+                return False
+            case.owner, case.updated_at = operator, now
+            self._write_case(db, case, now)
+            return True
+
+    def consents(self, user: str, now: float) -> list[Consent]:
+        rows = self._read(
+            "SELECT blob FROM consents WHERE user=? AND expires_at>? ORDER BY seq", (user, now)
+        )
+        return [Consent(**self.crypto.decrypt_json(r[0])) for r in rows]
+
+    def audit_log(
+        self, now: float, case_id: str | None = None, limit: int = 500
+    ) -> list[AuditEntry]:
+        sql = "SELECT at, actor, action, case_id, detail FROM audit WHERE expires_at>?"
+        args: list[Any] = [now]
+        if case_id is not None:
+            sql += " AND case_id=?"
+            args.append(case_id)
+        rows = self._read(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit))
+        return [AuditEntry(*r) for r in rows]
+
+    # lifecycle ---------------------------------------------------------------
+    def delete_user(self, user: str, now: float) -> Deletion:
+        with self._tx() as db:
+            kept: str | None = None
+            rows = db.execute(
+                "SELECT public, private FROM cases WHERE user=? AND expires_at>?", (user, now)
+            ).fetchall()
+            for row in rows:
+                case = self._case(row)
+                db.execute("DELETE FROM case_messages WHERE case_id=?", (case.id,))
+                if case.state == "open" and case.level in ("urgent", "high"):
+                    case.triggers, case.choices, case.deleted_by_request = {}, [], True
+                    case.updated_at = now
+                    self._write_case(db, case, now)
+                    kept = case.id
+                else:
+                    db.execute("DELETE FROM cases WHERE id=?", (case.id,))
+            db.execute("DELETE FROM sessions WHERE user=?", (user,))
+            db.execute("DELETE FROM consents WHERE user=?", (user,))
+            db.execute("DELETE FROM identities WHERE user=?", (user,))
+            if kept is None:
+                db.execute("DELETE FROM contacts WHERE user=?", (user,))
+            return Deletion(kept_safety_record=kept is not None, case_id=kept)
+
+    def purge_expired(self, now: float) -> int:
+        removed = 0
+        with self._tx() as db:
+            for table in EXPIRING_TABLES:
+                removed += db.execute(f"DELETE FROM {table} WHERE expires_at<=?", (now,)).rowcount  # noqa: S608
+        return removed
+
+    def ping(self) -> bool:
+        try:
+            self._db().execute("SELECT 1").fetchone()
+            return True
+        except (sqlite3.Error, StoreUnavailable):
+            return False
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None

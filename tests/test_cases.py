@@ -1,0 +1,241 @@
+"""Escalation end to end: engine + conversation service + the real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.bootstrap import build_engine
+from bot.config import new_data_key
+from bot.conversation import ConversationService
+from bot.engine.types import Inbound
+from bot.hours import LIMA
+from bot.store.crypto import Crypto
+from bot.store.redis_store import RedisStore
+from bot.store.sqlite import SQLiteStore
+
+ALWAYS_OPEN = "mon-sun 00:00-23:59"
+# Monday 2026-11-23 10:00 in Lima
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=LIMA).timestamp()
+SATURDAY_22 = datetime(2026, 11, 28, 22, 0, tzinfo=LIMA).timestamp()
+
+
+class Person:
+    """One person writing through the conversation service (a terminal address)."""
+
+    def __init__(self, service: ConversationService, lang: str = "es", address: str = "p1") -> None:
+        self.service, self.lang, self.address = service, lang, address
+
+    def say(self, text: str) -> list[str]:
+        replies = self.service.handle(
+            "terminal", self.address, Inbound(text=text, lang_hint=self.lang)
+        )
+        return [m.text for m in replies]
+
+    @property
+    def user(self) -> str:
+        return self.service.user_for("terminal", self.address)
+
+
+@pytest.fixture
+def make_service(tmp_path: Path):
+    created: list[SQLiteStore] = []
+
+    def make(hours: str = ALWAYS_OPEN, now: float = MONDAY_10, alerts: list | None = None):
+        crypto = Crypto([new_data_key()])
+        store = SQLiteStore(tmp_path / f"s{len(created)}.sqlite3", crypto)
+        created.append(store)
+        engine = build_engine(operator_hours=hours, clock=lambda: datetime.fromtimestamp(now, UTC))
+        hooks = [alerts.append] if alerts is not None else []
+        return ConversationService(engine, store, crypto, clock=lambda: now, on_urgent=hooks)
+
+    yield make
+    for store in created:
+        store.close()
+
+
+def started(service: ConversationService, lang: str = "es", address: str = "p1") -> Person:
+    person = Person(service, lang, address)
+    person.say("hola")
+    person.say("1")
+    return person
+
+
+def cases(service: ConversationService):
+    return service.store.list_cases(service.clock(), state=None)
+
+
+def test_high_signal_asks_consent_and_yes_opens_a_case(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    replies = person.say("me quitaron el pasaporte y no me dejan salir")
+    assert "¿Quieres que una persona de nuestro equipo lea tus mensajes" in replies[0]
+    assert cases(service) == []  # nothing stored before consent
+    replies = person.say("sí")
+    assert "Una persona de nuestro equipo leerá tus mensajes" in replies[0]
+    [case] = cases(service)
+    assert case.level == "high" and case.consent_scope == "in_service"
+    assert {"documents_withheld", "movement_restricted"} <= set(case.indicators)
+    assert case.triggers["movement_restricted"] == ["no me dejan salir"]
+    texts = [m.text for m in service.store.case_messages(case.id, service.clock())]
+    assert texts == ["me quitaron el pasaporte y no me dejan salir"]  # from the trigger on
+    person.say("el jefe también me amenaza")
+    texts = [m.text for m in service.store.case_messages(case.id, service.clock())]
+    assert texts[-1] == "el jefe también me amenaza"
+    assert "threats" in service.store.get_case(case.id, service.clock()).indicators
+    [consent] = service.store.consents(person.user, service.clock())
+    assert consent.granted and consent.scope == "in_service" and consent.how == "asked"
+
+
+def test_no_is_respected_recorded_and_not_asked_again(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    person.say("me quitaron el pasaporte y no me dejan salir")
+    replies = person.say("no")
+    assert "Respetamos tu decisión" in replies[0] and "«hablar con una persona»" in replies[0]
+    assert cases(service) == []
+    [refusal] = service.store.consents(person.user, service.clock())
+    assert refusal.granted is False and "documents_withheld" in refusal.detail
+    session = json.dumps(service.store.load_session(person.user, service.clock()))
+    assert "pasaporte" not in session  # the held message is gone
+    again = person.say("me quitaron el pasaporte")
+    assert "¿Quieres que una persona" not in again[0]
+    person.say("hablar con una persona")  # asking again any time opens a case
+    [case] = cases(service)
+    assert case.requested_human and case.consent_scope == "in_service"
+
+
+def test_urgent_opens_a_case_at_once_with_the_numbers(make_service) -> None:
+    alerts: list = []
+    service = make_service(alerts=alerts)
+    person = started(service)
+    replies = person.say("tengo 15 años y me obligan a trabajar")
+    text = replies[0]
+    for number in ("105", "113", "100", "1810"):
+        assert number in text
+    assert "en unos 15 minutos" in text
+    [case] = cases(service)
+    assert case.level == "urgent" and "minor" in case.indicators
+    assert [c.id for c in alerts] == [case.id]
+    [consent] = service.store.consents(person.user, service.clock())
+    assert consent.how == "notice" and consent.granted
+    audit = [e.action for e in service.store.audit_log(service.clock(), case_id=case.id)]
+    assert "alert.urgent" in audit and "case.open" in audit
+
+
+def test_urgent_notice_can_be_refused(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    person.say("me tienen encerrada ahora mismo, ayuda")
+    replies = person.say("No quiero que los lean")
+    assert "nadie de nuestro equipo leerá tus mensajes" in replies[0]
+    [case] = cases(service)
+    assert case.consent_scope is None and case.state == "open"  # the case still reaches a person
+    person.say("hoy me pegaron otra vez")
+    texts = [m.text for m in service.store.case_messages(case.id, service.clock())]
+    assert "hoy me pegaron otra vez" not in texts
+
+
+def test_outside_hours_the_answer_time_is_honest(make_service) -> None:
+    service = make_service(hours="mon-fri 08:00-18:00", now=SATURDAY_22)
+    person = started(service)
+    replies = person.say("quiero hablar con alguien")
+    assert "fuera de horario" in replies[0] and "lunes 30" in replies[0] and "08:00" in replies[0]
+    assert "100" in replies[0] and "1818" in replies[0]
+    urgent = started(make_service(hours="mon-fri 08:00-18:00", now=SATURDAY_22), address="p2")
+    text = urgent.say("me quiero matar")[0]
+    assert "equipo de guardia" in text and "105" in text
+
+
+def test_explicit_request_for_a_person_opens_a_case(make_service) -> None:
+    service = make_service()
+    person = started(service, lang="en")
+    replies = person.say("talk to a person")
+    [case] = cases(service)
+    assert case.requested_human and case.level == "normal" and case.lang == "en"
+    assert replies and "105" in replies[0]
+
+
+def test_weak_signal_offers_screening_without_a_case(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    replies = person.say("no tengo papeles")
+    assert "preguntas cortas" in replies[0]
+    assert cases(service) == []
+
+
+def test_a_child_without_risk_is_not_escalated(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    person.say("mi hija de 8 años necesita un pediatra")
+    assert cases(service) == []
+
+
+def test_screening_yes_answers_lead_to_consent(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    person.say("¿soy víctima?")
+    assert "1/6" in person.say("Empezar")[0]
+    assert "2/6" in person.say("Sí")[0]  # q1: yes
+    replies = person.say("Sí")  # q2: yes, then skip the rest
+    for _ in range(4):
+        replies = person.say("Prefiero no responder")
+    assert "¿Quieres que una persona de nuestro equipo" in replies[0]
+    person.say("Sí, quiero")
+    [case] = cases(service)
+    assert set(case.indicators) == {"documents_withheld", "movement_restricted"}
+    assert case.triggers == {
+        "documents_withheld": ["screening"],
+        "movement_restricted": ["screening"],
+    }
+
+
+def test_screening_all_no(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    person.say("am i a victim")
+    assert "1/6" in person.say("Empezar")[0]
+    replies = []
+    for _ in range(6):
+        replies = person.say("No")
+    assert "no vemos señales de riesgo" in replies[0]
+    assert cases(service) == []
+
+
+def test_delete_with_an_open_high_case_keeps_a_minimal_record(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    person.say("me quitaron el pasaporte y no me dejan salir")
+    person.say("sí")
+    user = person.user
+    person.say("borrar mis datos")
+    replies = person.say("Sí, borrar")
+    assert "guardamos solo lo mínimo" in replies[0] and "30 días" in replies[0]
+    assert "Telegram" in replies[1]
+    [case] = cases(service)
+    assert case.deleted_by_request and case.triggers == {}
+    assert service.store.case_messages(case.id, service.clock()) == []
+    assert service.store.load_session(user, service.clock()) is None
+
+
+def test_delete_without_a_case_removes_everything(make_service) -> None:
+    service = make_service()
+    person = started(service)
+    user = person.user
+    person.say("borrar mis datos")
+    replies = person.say("Sí, borrar")
+    assert "guardamos" not in replies[0] and "borramos" in replies[0]
+    assert service.store.load_session(user, service.clock()) is None
+    assert service.store.get_contact(user, service.clock()) is None
+
+
+def test_store_down_still_gives_the_emergency_numbers() -> None:
+    crypto = Crypto([new_data_key()])
+    dead = RedisStore("redis://127.0.0.1:1/0", crypto)  # nothing listens on port 1
+    service = ConversationService(build_engine(), dead, crypto)
+    replies = service.handle("terminal", "x", Inbound(text="hola", lang_hint="fr"))
+    text = replies[0].text
+    assert all(n in text for n in ("105", "113", "100", "1810"))

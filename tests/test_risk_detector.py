@@ -1,0 +1,362 @@
+"""Behaviour of the risk detector: the rules that must hold whatever the lexicon grows into.
+
+The sentences here are written for these tests (not taken from the frozen evaluation set),
+so they also check that the lexicon generalises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.risk import Assessment, assess
+from bot.risk import codes as C
+from bot.risk.codes import level_for
+from bot.risk.lexicon import LexiconError, load, load_file
+from bot.risk.patterns import PatternError, compile_pattern
+
+
+def codes_of(text: str) -> set[str]:
+    return set(assess(text).indicators)
+
+
+# --------------------------------------------------------------------------- the brief
+
+
+def test_passport_taken_and_confined_is_high_or_urgent() -> None:
+    result = assess("me quitaron el pasaporte y no me dejan salir")
+    assert result.level in (C.HIGH, C.URGENT)
+    assert {C.DOCUMENTS_WITHHELD, C.MOVEMENT_RESTRICTED} <= set(result.indicators)
+
+
+def test_minor_forced_to_work_is_urgent() -> None:
+    result = assess("tengo 15 años y me obligan a trabajar")
+    assert result.level == C.URGENT
+    assert C.MINOR in result.indicators
+
+
+def test_child_mentioned_by_parent_without_risk_is_not_escalated() -> None:
+    assert assess("mi hija de 8 años necesita un pediatra").level in (C.NONE, C.NORMAL)
+
+
+def test_negated_statement_is_none() -> None:
+    assert assess("no me quitaron nada").level == C.NONE
+
+
+def test_hypothetical_question_does_not_flag_documents() -> None:
+    assert C.DOCUMENTS_WITHHELD not in codes_of("¿qué pasa si me quitan el pasaporte?")
+
+
+@pytest.mark.parametrize("text", ["sosiego", "pasaportes vencidos renovar", "SOSIEGO total"])
+def test_substrings_never_trigger(text: str) -> None:
+    assert assess(text).level == C.NONE
+
+
+def test_triggers_name_the_words() -> None:
+    result = assess("el patrón me kitó la cédula y no me deja salir")
+    assert result.triggers[C.DOCUMENTS_WITHHELD] == ["me kitó la cédula"]
+    assert result.triggers[C.MOVEMENT_RESTRICTED] == ["no me deja salir"]
+    assert list(result.indicators) == sorted(result.triggers)
+
+
+# --------------------------------------------------------------------------- level_for
+
+LEVEL_TABLE = [
+    (set(), C.NONE),
+    ({C.MINOR}, C.NORMAL),
+    ({C.UNDOCUMENTED}, C.NORMAL),
+    ({C.DECEPTIVE_OFFER}, C.NORMAL),
+    ({C.ASKS_FOR_HELP}, C.NORMAL),
+    ({C.DOCUMENTS_WITHHELD}, C.HIGH),
+    ({C.FORCED_MARRIAGE}, C.HIGH),
+    ({C.DECEPTIVE_OFFER, C.UNDOCUMENTED}, C.HIGH),
+    ({C.UNDOCUMENTED, C.ASKS_FOR_HELP}, C.HIGH),
+    ({C.MINOR, C.ASKS_FOR_HELP}, C.HIGH),
+    ({C.MINOR, C.DECEPTIVE_OFFER}, C.URGENT),
+    ({C.MINOR, C.LABOUR_EXPLOITATION}, C.URGENT),
+    ({C.UNACCOMPANIED_MINOR}, C.URGENT),
+    ({C.IMMEDIATE_DANGER}, C.URGENT),
+    ({C.MEDICAL_EMERGENCY}, C.URGENT),
+    ({C.SELF_HARM}, C.URGENT),
+    ({C.SELF_HARM, C.UNDOCUMENTED}, C.URGENT),
+]
+
+
+@pytest.mark.parametrize(("found", "level"), LEVEL_TABLE)
+def test_level_for_follows_design(found: set[str], level: str) -> None:
+    assert level_for(found) == level
+
+
+@pytest.mark.parametrize("code", C.TRAFFICKING)
+def test_every_trafficking_code_with_a_minor_is_urgent(code: str) -> None:
+    assert level_for({code, C.MINOR}) == C.URGENT
+    assert level_for({code}) == (C.NORMAL if code == C.DECEPTIVE_OFFER else C.HIGH)
+
+
+def test_level_for_rejects_unknown_codes() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        level_for({"trafficked"})
+
+
+def test_codes_are_complete_and_explained() -> None:
+    assert len(C.TRAFFICKING) == 12 and len(C.VULNERABILITY) == 4 and len(C.URGENCY) == 3
+    assert C.LEVELS == ("urgent", "high", "normal", "none")
+    assert set(C.PLAIN_ES) == set(C.ALL_CODES)
+    assert C.PLAIN_ES[C.DOCUMENTS_WITHHELD] == "Le quitaron o retienen sus documentos"
+
+
+# --------------------------------------------------------------------------- context rules
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("nadie me lo ha quitado, tengo mi pasaporte", C.DOCUMENTS_WITHHELD),
+        ("Nobody has taken my documents", C.DOCUMENTS_WITHHELD),
+        ("ninguém tirou meus documentos", C.DOCUMENTS_WITHHELD),
+        ("personne ne m'a pris mes papiers", C.DOCUMENTS_WITHHELD),
+        ("no estoy en peligro", C.IMMEDIATE_DANGER),
+        ("nadie me amenaza", C.THREATS),
+        ("no me deben nada, ya me pagaron", C.LABOUR_EXPLOITATION),
+    ],
+)
+def test_negation_cancels(text: str, code: str) -> None:
+    assert code not in codes_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("no me dejan salir de la casa", C.MOVEMENT_RESTRICTED),
+        ("no, no me dejan salir", C.MOVEMENT_RESTRICTED),
+        ("they won't let me leave", C.MOVEMENT_RESTRICTED),
+        ("não me deixam sair", C.MOVEMENT_RESTRICTED),
+        ("on ne me laisse pas sortir", C.MOVEMENT_RESTRICTED),
+        ("mwen pa gen papye", C.UNDOCUMENTED),
+    ],
+)
+def test_phrases_that_contain_a_negation_are_the_indicator(text: str, code: str) -> None:
+    assert code in codes_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what if my boss takes my passport?",
+        "o que acontece se o patrão pegar meu passaporte?",
+        "et si mon patron garde mon passeport ?",
+        "¿es legal que el empleador se quede con mis documentos?",
+        "si me quitan el pasaporte a quién llamo",
+    ],
+)
+def test_hypotheticals_do_not_flag(text: str) -> None:
+    assert assess(text).level == C.NONE
+
+
+def test_hypothetical_reaches_only_its_clause() -> None:
+    result = assess("¿qué pasa si me quitan el pasaporte? ya me quitaron el celular")
+    assert C.ISOLATION in result.indicators
+    assert C.DOCUMENTS_WITHHELD not in result.indicators
+
+
+def test_conditional_threat_is_still_a_threat() -> None:
+    assert C.THREATS in codes_of("el jefe dice que si me voy me denuncia a migraciones")
+    assert C.THREATS in codes_of("he says if I leave he'll call immigration on me")
+
+
+def test_yes_answer_is_not_a_condition() -> None:
+    assert C.DOCUMENTS_WITHHELD in codes_of("si me quitaron el pasaporte")
+
+
+def test_right_now_makes_confinement_urgent() -> None:
+    assert assess("la señora cierra con llave y no me deja salir").level == C.HIGH
+    now = assess("ahora no me dejan salir del cuarto")
+    assert now.level == C.URGENT and C.IMMEDIATE_DANGER in now.indicators
+
+
+# --------------------------------------------------------------------------- ages
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tengo 16 años",
+        "tengo 16",
+        "soy menor de edad",
+        "I'm 15",
+        "j'ai 15 ans",
+        "tenho 15 anos",
+        "tengo quince años",
+        "m gen 14 an",
+    ],
+)
+def test_own_age_under_18_is_minor_and_normal(text: str) -> None:
+    result = assess(text)
+    assert C.MINOR in result.indicators
+    assert result.level == C.NORMAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tengo 25 años",
+        "hace 16 años que vivo aquí",
+        "tengo 16 años de experiencia",
+        "tengo 3 hijos",
+        "I'm 5 minutes away",
+        "j'ai 2 enfants",
+        "tengo 15 soles",
+    ],
+)
+def test_other_numbers_are_not_ages(text: str) -> None:
+    assert C.MINOR not in codes_of(text)
+
+
+def test_child_at_risk_is_urgent() -> None:
+    result = assess("un señor tiene a mi hija de 15 en su casa y no la deja salir")
+    assert result.level == C.URGENT
+    assert {C.MINOR, C.MOVEMENT_RESTRICTED} <= set(result.indicators)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tengo 14 y estoy sola en Lima",
+        "I'm 15 and alone here, my parents are in Venezuela",
+        "tenho 13 anos e tô sozinho",
+        "j'ai 14 ans et je suis seul",
+    ],
+)
+def test_unaccompanied_minor_is_urgent(text: str) -> None:
+    result = assess(text)
+    assert result.level == C.URGENT
+    assert C.UNACCOMPANIED_MINOR in result.indicators
+
+
+def test_adult_alone_is_not_an_unaccompanied_minor() -> None:
+    assert C.UNACCOMPANIED_MINOR not in codes_of("estoy sola en Lima, busco trabajo")
+
+
+@pytest.mark.parametrize("text", ["ayuda", "Help", "AIDE", "ajuda"])
+def test_the_bare_help_command_is_the_menu_not_a_case(text: str) -> None:
+    assert assess(text).level == C.NONE
+    assert C.ASKS_FOR_HELP in codes_of(text + " por favor, me pueden ayudar")
+
+
+# --------------------------------------------------------------------------- emoji, idioms
+
+
+def test_sos_emoji_is_urgent() -> None:
+    result = assess("🆘")
+    assert result.level == C.URGENT
+    assert {C.IMMEDIATE_DANGER, C.ASKS_FOR_HELP} <= set(result.indicators)
+
+
+def test_knife_emoji_alone_is_not_a_threat() -> None:
+    assert assess("cortando cebolla 🔪😂").level == C.NONE
+    assert C.THREATS in codes_of("mi jefe me pega 🔪")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "me muero de hambre jaja",
+        "el calor me mata",
+        "ese precio me mató",
+        "I'm dying to see you",
+        "tô morrendo de rir",
+        "je meurs de faim",
+        "me voy a cortar el pelo",
+        "I'm locked out of my flat",
+        "me robaron el celular en el micro",
+        "el banco me cobra una multa",
+        "gracias por la ayuda",
+        "mi jefe me pagó la quincena",
+    ],
+)
+def test_everyday_phrases_are_not_escalated(text: str) -> None:
+    assert assess(text).level in (C.NONE, C.NORMAL)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("me quiero matar", C.SELF_HARM),
+        ("I want to kill myself", C.SELF_HARM),
+        ("quero me matar", C.SELF_HARM),
+        ("je veux mourir", C.SELF_HARM),
+        ("ele vai me matar", C.THREATS),
+        ("estoy sangrando mucho", C.MEDICAL_EMERGENCY),
+        ("me obligan a vender droga", C.FORCED_CRIME),
+        ("they make us sell candy on the bus", C.FORCED_CRIME),
+        ("me quieren casar con un señor", C.FORCED_MARRIAGE),
+        ("secuestraron a mi hermana", C.ABDUCTION),
+        ("dicen que debo el pasaje y la comida", C.DEBT_BONDAGE),
+        ("trabajo 16 horas diarias sin día libre", C.LABOUR_EXPLOITATION),
+        ("me obligan a atender clientes", C.SEXUAL_EXPLOITATION),
+        ("le quitaron el cel y no la dejan hablar con nadie", C.ISOLATION),
+        ("me ofrecieron chamba con pasaje pagado", C.DECEPTIVE_OFFER),
+        ("necesito ayuda por favor", C.ASKS_FOR_HELP),
+    ],
+)
+def test_each_code_is_reachable(text: str, code: str) -> None:
+    assert code in codes_of(text)
+
+
+def test_self_harm_is_not_a_threat_and_vice_versa() -> None:
+    assert codes_of("quero me matar") == {C.SELF_HARM}
+    assert C.SELF_HARM not in codes_of("ele vai me matar")
+
+
+def test_job_offer_context_is_required_for_unknown_place() -> None:
+    assert C.DECEPTIVE_OFFER not in codes_of("no sé dónde queda la oficina de Migraciones")
+    assert C.DECEPTIVE_OFFER in codes_of("me ofrecen trabajo en una mina, no sé dónde queda")
+
+
+# --------------------------------------------------------------------------- data contract
+
+
+def test_assessment_json_shape() -> None:
+    result = assess("me quitaron el pasaporte")
+    assert isinstance(result, Assessment)
+    data = result.to_json()
+    assert list(data) == ["level", "indicators", "triggers"]
+    assert data["indicators"] == ["documents_withheld"]
+    with pytest.raises(AttributeError):
+        result.level = "none"  # type: ignore[misc]
+
+
+def test_lexicon_files_are_valid_and_cite_sources() -> None:
+    lexicon = load()
+    for lang in ("es", "en", "pt", "fr"):
+        assert lexicon.count(lang) > 50, lang
+    assert all(r.source for r in lexicon.rules if r.kind == "indicator")
+    found = {r.code for r in lexicon.rules if r.kind == "indicator"}
+    assert found == set(C.ALL_CODES)
+
+
+def test_lexicon_errors_are_loud(tmp_path: Path) -> None:
+    bad = tmp_path / "xx.yaml"
+    bad.write_text("lang: xx\nentries:\n  - code: trafficked\n    source: x\n    patterns: [a]\n")
+    with pytest.raises(LexiconError, match="unknown code"):
+        load_file(bad)
+    bad.write_text("lang: xx\nentries:\n  - code: minor\n    patterns: [a]\n")
+    with pytest.raises(LexiconError, match="source"):
+        load_file(bad)
+    bad.write_text("lang: xx\nentries:\n  - code: minor\n    source: x\n    patterns: ['(a|b']\n")
+    with pytest.raises(LexiconError, match="unclosed"):
+        load_file(bad)
+
+
+@pytest.mark.parametrize("pattern", ["* pasaporte", "(a)?", "x $ y", "ab*", "<nope>", "a ) b"])
+def test_bad_patterns_are_rejected(pattern: str) -> None:
+    with pytest.raises(PatternError):
+        compile_pattern(pattern)
+
+
+def test_pattern_language() -> None:
+    pat = compile_pattern("me (quitaron|kitaron) (el|mi)? (pasaporte|cedula)")
+    assert pat.max_len == 4
+    assert compile_pattern("amenaz*").max_len == 1
+    assert compile_pattern("a * * b").max_len == 4
