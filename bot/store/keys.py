@@ -43,3 +43,20 @@ class Keys:
 
     def audit(self) -> str:
         return f"{self.prefix}audit"
+
+    def inbox(self, partition: int) -> str:
+        """Stream of inbound messages of one partition (consumer group: workers)."""
+        return f"{self.prefix}inbox:{partition}"
+
+    def outbox(self, partition: int) -> str:
+        """Stream of replies of one partition (consumer group: senders)."""
+        return f"{self.prefix}outbox:{partition}"
+
+    def outbox_meta(self, entry_id: str) -> str:
+        return f"{self.prefix}outbox:meta:{entry_id}"
+
+    def dead_letters(self) -> str:
+        return f"{self.prefix}deadletters"
+
+    def lease(self, name: str) -> str:
+        return f"{self.prefix}lease:{name}"

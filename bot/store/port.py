@@ -5,15 +5,27 @@ addresses arrive already hashed for lookup; the adapters encrypt everything pers
 (session blobs, addresses, case triggers and messages, consent details) with the
 `Crypto` they are given, and give every row or key an expiry.
 
-The inbox and outbox of the channels (durable delivery) extend this port with the
-channels capability; the console reads the case queries below.
+The inbox and outbox make delivery durable: a webhook answers only after `inbox_put`,
+a worker commits the session, the replies (outbox) and the inbox acknowledgement in
+one `commit`, and a sender delivers the outbox at least once. Both are partitioned by
+user; whoever holds a partition's lease processes it in order.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from bot.store.records import AuditEntry, Case, CaseMessage, Commit, Consent, Deletion
+from bot.store.records import (
+    AuditEntry,
+    Case,
+    CaseMessage,
+    Commit,
+    Consent,
+    DeadLetter,
+    Deletion,
+    InboxItem,
+    OutboxItem,
+)
 
 
 class StoreUnavailable(RuntimeError):
@@ -60,6 +72,33 @@ class Store(Protocol):
     def audit_log(
         self, now: float, case_id: str | None = None, limit: int = 500
     ) -> list[AuditEntry]: ...
+
+    # durable delivery --------------------------------------------------------
+    def inbox_put(
+        self,
+        partition: int,
+        channel: str,
+        address: str,
+        inbound: dict[str, Any],
+        dedup_key: str | None,
+        now: float,
+    ) -> bool:
+        """Record an inbound message; False (and nothing stored) for a redelivery."""
+
+    def inbox_next(self, partition: int, now: float) -> InboxItem | None:
+        """The oldest unprocessed message of a partition (a crashed worker's included)."""
+
+    def outbox_next(self, partition: int, now: float) -> OutboxItem | None:
+        """The oldest unsent reply; None while it waits for a retry (order is kept)."""
+
+    def outbox_done(self, item: OutboxItem, now: float) -> None: ...
+    def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None: ...
+    def outbox_dead(self, item: OutboxItem, reason: str, now: float) -> None: ...
+    def dead_letters(self, now: float) -> list[DeadLetter]: ...
+    def lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        """Take or renew a named lease (e.g. "inbox:3"); False while another holds it."""
+
+    def release(self, name: str, owner: str) -> None: ...
 
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion: ...

@@ -13,6 +13,9 @@ Every record has an expiry; nothing is kept forever. Retention (DESIGN.md "Priva
 | consent records | as the case, at least 90 days | proof of what the person agreed to (Ley 29733) |
 | audit log (operators' actions, no personal data) | 365 days | accountability |
 | safety record after "delete my data" on an open urgent/high case | until closed, 30 days at most | a person in danger is not dropped |
+| inbox item (encrypted inbound message) | until processed, 7 days at most | durable delivery from webhook to worker |
+| outbox item (encrypted reply) | until sent, 7 days at most | durable delivery from worker to platform |
+| dead letter (metadata only: channel, attempts, reason) | 30 days | operators see what could not be delivered |
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ CLOSED_CASE_TTL = 30 * DAY
 CONSENT_TTL = 90 * DAY
 AUDIT_TTL = 365 * DAY
 SAFETY_RECORD_TTL = 30 * DAY
+QUEUE_TTL = 7 * DAY
+DEAD_LETTER_TTL = 30 * DAY
+# Inbox and outbox are split into partitions by user: one lease holder per partition
+# processes it in order, which keeps each person's messages in arrival order even
+# with several workers, and lets a crashed worker's partition be taken over.
+PARTITIONS = 8
 
 LEVEL_ORDER = {"urgent": 0, "high": 1, "normal": 2}
 IN_SERVICE = "in_service"
@@ -127,6 +136,47 @@ class AuditEntry:
     detail: str = ""
 
 
+def partition_of(lookup_hash: str) -> int:
+    return int(lookup_hash[:8], 16) % PARTITIONS
+
+
+@dataclass
+class InboxItem:
+    """A platform message, durably recorded before the webhook answers 2xx."""
+
+    id: str
+    partition: int
+    channel: str
+    address: str
+    inbound: dict[str, Any]
+    received_at: float
+
+
+@dataclass
+class OutboxItem:
+    """A reply waiting for the sender; committed with the session change it belongs to."""
+
+    id: str
+    partition: int
+    channel: str
+    address: str
+    message: dict[str, Any]
+    created_at: float
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What could not be delivered: metadata only, never message text."""
+
+    at: float
+    channel: str
+    partition: int
+    attempts: int
+    reason: str
+
+
 @dataclass
 class Commit:
     """Everything one inbound message causes, committed together or not at all."""
@@ -138,6 +188,8 @@ class Commit:
     case_messages: list[CaseMessage] = field(default_factory=list)
     consents: list[Consent] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    outbox: list[OutboxItem] = field(default_factory=list)
+    inbox_done: InboxItem | None = None  # acknowledged in the same transaction
 
 
 @dataclass(frozen=True)

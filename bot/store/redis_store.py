@@ -20,19 +20,47 @@ from bot.store.port import StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CONSENT_TTL,
+    DEAD_LETTER_TTL,
     DEDUP_TTL,
     IDENTITY_TTL,
+    QUEUE_TTL,
     SESSION_TTL,
     AuditEntry,
     Case,
     CaseMessage,
     Commit,
     Consent,
+    DeadLetter,
     Deletion,
+    InboxItem,
+    OutboxItem,
     case_expiry,
     new_id,
     queue_order,
 )
+
+WORKERS, SENDERS = "workers", "senders"
+
+# Dedup and append in one step: a redelivery neither passes nor half-records.
+_INBOX_PUT = """
+if KEYS[1] ~= '' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
+end
+redis.call('XADD', KEYS[2], '*', 'channel', ARGV[1], 'blob', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
+# Take or renew a lease only if it is free or already ours.
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 def _ms(seconds: float) -> int:
@@ -51,6 +79,10 @@ class RedisStore:
         self.crypto = crypto
         self.keys = Keys(prefix)
         self.r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
+        self._inbox_put = self.r.register_script(_INBOX_PUT)
+        self._lease = self.r.register_script(_LEASE)
+        self._release = self.r.register_script(_RELEASE)
+        self._groups: set[str] = set()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -142,6 +174,15 @@ class RedisStore:
             key = k.consents(consent.user)
             pipe.rpush(key, self.crypto.encrypt_json(consent.__dict__))
             pipe.pexpireat(key, _ms(expires))
+        for item in change.outbox:
+            key = k.outbox(item.partition)
+            blob = self.crypto.encrypt_json({"address": item.address, "message": item.message})
+            pipe.xadd(key, {"channel": item.channel, "blob": blob, "at": str(now)})
+            pipe.pexpire(key, _ms(QUEUE_TTL))
+        if change.inbox_done is not None:
+            done = change.inbox_done
+            pipe.xack(k.inbox(done.partition), WORKERS, done.id)
+            pipe.xdel(k.inbox(done.partition), done.id)
         for entry in change.audit:
             member = json.dumps({**entry.__dict__, "n": secrets.token_hex(4)})
             pipe.zadd(k.audit(), {member: entry.at})
@@ -265,6 +306,128 @@ class RedisStore:
             if len(entries) >= limit:
                 break
         return entries
+
+    # durable delivery --------------------------------------------------------
+    def _group(self, stream: str, group: str) -> None:
+        if stream in self._groups:
+            return
+        try:
+            self.r.xgroup_create(stream, group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
+        self.r.pexpire(stream, _ms(QUEUE_TTL))
+        self._groups.add(stream)
+
+    def _next(self, stream: str, group: str, partition: int) -> tuple[str, dict] | None:
+        """Pending entries of this partition's consumer first (a crashed holder's), then new."""
+        self._group(stream, group)
+        consumer = f"p{partition}"
+        for start in ("0", ">"):
+            reply = self._call(self.r.xreadgroup, group, consumer, {stream: start}, count=1)
+            entries = reply[0][1] if reply else []
+            for entry_id, fields in entries:
+                if fields:  # an entry deleted while pending comes back empty
+                    return entry_id.decode(), {k.decode(): v for k, v in fields.items()}
+                self._call(self.r.xack, stream, group, entry_id)
+        return None
+
+    def inbox_put(
+        self,
+        partition: int,
+        channel: str,
+        address: str,
+        inbound: dict[str, Any],
+        dedup_key: str | None,
+        now: float,
+    ) -> bool:
+        stream = self.keys.inbox(partition)
+        self._group(stream, WORKERS)
+        blob = self.crypto.encrypt_json({"address": address, "inbound": inbound})
+        seen = self.keys.seen(dedup_key) if dedup_key is not None else ""
+        added = self._call(
+            self._inbox_put,
+            keys=[seen, stream],
+            args=[channel, blob, _ms(DEDUP_TTL), _ms(QUEUE_TTL)],
+        )
+        return bool(added)
+
+    def inbox_next(self, partition: int, now: float) -> InboxItem | None:
+        found = self._next(self.keys.inbox(partition), WORKERS, partition)
+        if found is None:
+            return None
+        entry_id, fields = found
+        data = self.crypto.decrypt_json(fields["blob"])
+        at = float(entry_id.split("-")[0]) / 1000
+        return InboxItem(
+            entry_id, partition, fields["channel"].decode(), data["address"], data["inbound"], at
+        )
+
+    def outbox_next(self, partition: int, now: float) -> OutboxItem | None:
+        found = self._next(self.keys.outbox(partition), SENDERS, partition)
+        if found is None:
+            return None
+        entry_id, fields = found
+        meta = self._call(self.r.hgetall, self.keys.outbox_meta(entry_id))
+        attempts = int(meta.get(b"attempts", 0))
+        not_before = float(meta.get(b"not_before", 0))
+        if not_before > now:
+            return None
+        data = self.crypto.decrypt_json(fields["blob"])
+        return OutboxItem(
+            entry_id, partition, fields["channel"].decode(), data["address"], data["message"],
+            float(fields.get("at", b"0")), attempts, not_before,
+        )  # fmt: skip
+
+    def _outbox_remove(self, pipe: Any, item: OutboxItem) -> None:
+        stream = self.keys.outbox(item.partition)
+        pipe.xack(stream, SENDERS, item.id)
+        pipe.xdel(stream, item.id)
+        pipe.delete(self.keys.outbox_meta(item.id))
+
+    def outbox_done(self, item: OutboxItem, now: float) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        self._outbox_remove(pipe, item)
+        self._call(pipe.execute)
+
+    def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None:
+        key = self.keys.outbox_meta(item.id)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(key, mapping={"attempts": item.attempts + 1, "not_before": not_before})
+        pipe.pexpire(key, _ms(QUEUE_TTL))
+        self._call(pipe.execute)
+
+    def outbox_dead(self, item: OutboxItem, reason: str, now: float) -> None:
+        record = json.dumps(
+            {"at": now, "channel": item.channel, "partition": item.partition,
+             "attempts": item.attempts, "reason": reason[:200]}
+        )  # fmt: skip
+        pipe = self.r.pipeline(transaction=True)
+        self._outbox_remove(pipe, item)
+        pipe.zadd(self.keys.dead_letters(), {record: now})
+        pipe.zremrangebyscore(self.keys.dead_letters(), "-inf", now - DEAD_LETTER_TTL)
+        _extend(pipe, self.keys.dead_letters(), _ms(now + DEAD_LETTER_TTL))
+        self._call(pipe.execute)
+
+    def dead_letters(self, now: float) -> list[DeadLetter]:
+        raw = self._call(
+            self.r.zrevrangebyscore, self.keys.dead_letters(), "+inf", now - DEAD_LETTER_TTL
+        )
+        out = []
+        for member in raw:
+            d = json.loads(member)
+            out.append(
+                DeadLetter(d["at"], d["channel"], d["partition"], d["attempts"], d["reason"])
+            )
+        return out
+
+    def lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        return bool(self._call(self._lease, keys=[self.keys.lease(name)], args=[owner, _ms(ttl)]))
+
+    def release(self, name: str, owner: str) -> None:
+        self._call(self._release, keys=[self.keys.lease(name)], args=[owner])
 
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion:

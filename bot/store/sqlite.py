@@ -18,15 +18,20 @@ from bot.store.port import StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CONSENT_TTL,
+    DEAD_LETTER_TTL,
     DEDUP_TTL,
     IDENTITY_TTL,
+    QUEUE_TTL,
     SESSION_TTL,
     AuditEntry,
     Case,
     CaseMessage,
     Commit,
     Consent,
+    DeadLetter,
     Deletion,
+    InboxItem,
+    OutboxItem,
     case_expiry,
     new_id,
     queue_order,
@@ -56,9 +61,24 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
     action TEXT NOT NULL, case_id TEXT, detail TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_case ON audit(case_id, seq);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, part INTEGER NOT NULL, channel TEXT NOT NULL,
+    blob BLOB NOT NULL, received_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS inbox_part ON inbox(part, seq);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, part INTEGER NOT NULL, channel TEXT NOT NULL,
+    blob BLOB NOT NULL, created_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    not_before REAL NOT NULL DEFAULT 0, expires_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_part ON outbox(part, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, channel TEXT NOT NULL,
+    part INTEGER NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL,
+    expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 EXPIRING_TABLES = (
     "identities", "contacts", "sessions", "seen", "cases", "case_messages", "consents", "audit",
+    "inbox", "outbox", "dead_letters", "leases",
 )  # fmt: skip
 
 
@@ -216,6 +236,22 @@ class SQLiteStore:
                     ),
                 )
 
+            for item in change.outbox:
+                db.execute(
+                    "INSERT INTO outbox(part, channel, blob, created_at, expires_at) VALUES (?,?,?,?,?)",
+                    (
+                        item.partition,
+                        item.channel,
+                        self.crypto.encrypt_json(
+                            {"address": item.address, "message": item.message}
+                        ),
+                        now,
+                        now + QUEUE_TTL,
+                    ),
+                )
+            if change.inbox_done is not None:
+                db.execute("DELETE FROM inbox WHERE seq=?", (int(change.inbox_done.id),))
+
     def _case_expiry(self, db: sqlite3.Connection, case_id: str | None, now: float) -> float:
         if case_id is None:
             return now + CONSENT_TTL
@@ -331,6 +367,119 @@ class SQLiteStore:
             args.append(case_id)
         rows = self._read(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit))
         return [AuditEntry(*r) for r in rows]
+
+    # durable delivery --------------------------------------------------------
+    def inbox_put(
+        self,
+        partition: int,
+        channel: str,
+        address: str,
+        inbound: dict[str, Any],
+        dedup_key: str | None,
+        now: float,
+    ) -> bool:
+        blob = self.crypto.encrypt_json({"address": address, "inbound": inbound})
+        with self._tx() as db:
+            if dedup_key is not None:
+                row = db.execute("SELECT expires_at FROM seen WHERE key=?", (dedup_key,)).fetchone()
+                if row and row[0] > now:
+                    return False
+                db.execute(
+                    "INSERT OR REPLACE INTO seen(key, expires_at) VALUES (?,?)",
+                    (dedup_key, now + DEDUP_TTL),
+                )
+            db.execute(
+                "INSERT INTO inbox(part, channel, blob, received_at, expires_at) VALUES (?,?,?,?,?)",
+                (partition, channel, blob, now, now + QUEUE_TTL),
+            )
+            return True
+
+    def inbox_next(self, partition: int, now: float) -> InboxItem | None:
+        rows = self._read(
+            "SELECT seq, channel, blob, received_at FROM inbox WHERE part=? AND expires_at>?"
+            " ORDER BY seq LIMIT 1",
+            (partition, now),
+        )
+        if not rows:
+            return None
+        seq, channel, blob, received = rows[0]
+        data = self.crypto.decrypt_json(blob)
+        return InboxItem(str(seq), partition, channel, data["address"], data["inbound"], received)
+
+    def outbox_next(self, partition: int, now: float) -> OutboxItem | None:
+        rows = self._read(
+            "SELECT seq, channel, blob, created_at, attempts, not_before FROM outbox"
+            " WHERE part=? AND expires_at>? ORDER BY seq LIMIT 1",
+            (partition, now),
+        )
+        if not rows:
+            return None
+        seq, channel, blob, created, attempts, not_before = rows[0]
+        if not_before > now:
+            return None  # the head waits for its retry; later replies wait behind it
+        data = self.crypto.decrypt_json(blob)
+        return OutboxItem(
+            str(seq),
+            partition,
+            channel,
+            data["address"],
+            data["message"],
+            created,
+            attempts,
+            not_before,
+        )
+
+    def outbox_done(self, item: OutboxItem, now: float) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM outbox WHERE seq=?", (int(item.id),))
+
+    def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET attempts=attempts+1, not_before=? WHERE seq=?",
+                (not_before, int(item.id)),
+            )
+
+    def outbox_dead(self, item: OutboxItem, reason: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM outbox WHERE seq=?", (int(item.id),))
+            db.execute(
+                "INSERT INTO dead_letters(at, channel, part, attempts, reason, expires_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    now,
+                    item.channel,
+                    item.partition,
+                    item.attempts,
+                    reason[:200],
+                    now + DEAD_LETTER_TTL,
+                ),
+            )
+
+    def dead_letters(self, now: float) -> list[DeadLetter]:
+        rows = self._read(
+            "SELECT at, channel, part, attempts, reason FROM dead_letters WHERE expires_at>?"
+            " ORDER BY seq DESC",
+            (now,),
+        )
+        return [DeadLetter(*r) for r in rows]
+
+    def lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT owner, expires_at FROM leases WHERE name=?", (name,)
+            ).fetchone()
+            if row and row[0] != owner and row[1] > now:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO leases(name, owner, expires_at) VALUES (?,?,?)",
+                (name, owner, now + ttl),
+            )
+            return True
+
+    def release(self, name: str, owner: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM leases WHERE name=? AND owner=?", (name, owner))
 
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion:

@@ -16,6 +16,7 @@ from bot.store.records import (
     CaseMessage,
     Commit,
     Consent,
+    OutboxItem,
     new_id,
 )
 from bot.store.redis_store import RedisStore
@@ -250,3 +251,78 @@ def test_unreadable_with_a_foreign_key(store, data_key: str) -> None:
 
 def test_ping(store) -> None:
     assert store.ping() is True
+
+
+# durable delivery ------------------------------------------------------------
+def put(store, n: int, partition: int = 3, dedup: str | None = None) -> bool:
+    inbound = {"kind": "text", "text": f"mensaje {n}"}
+    return store.inbox_put(partition, "telegram", "telegram:77", inbound, dedup, now())
+
+
+def test_inbox_keeps_order_and_deduplicates(store) -> None:
+    assert put(store, 1, dedup="telegram:1") is True
+    assert put(store, 1, dedup="telegram:1") is False  # redelivery: nothing recorded
+    assert put(store, 2, dedup="telegram:2") is True
+    assert put(store, 3) is True
+    seen = []
+    while (item := store.inbox_next(3, now())) is not None:
+        seen.append(item.inbound["text"])
+        store.commit(Commit("u", inbox_done=item), now())
+    assert seen == ["mensaje 1", "mensaje 2", "mensaje 3"]
+    assert store.inbox_next(3, now()) is None
+    assert b"mensaje" not in raw_bytes(store) and b"telegram:77" not in raw_bytes(store)
+
+
+def test_unacknowledged_inbox_item_comes_back(store) -> None:
+    """A worker that dies before committing leaves the item for the next lease holder."""
+    put(store, 1)
+    first = store.inbox_next(3, now())
+    again = store.inbox_next(3, now())  # no commit happened: same item again
+    assert first is not None and again is not None and again.id == first.id
+
+
+def test_commit_writes_outbox_and_acks_inbox_together(store) -> None:
+    put(store, 1)
+    item = store.inbox_next(3, now())
+    reply = OutboxItem("", 3, "telegram", "telegram:77", {"text": "hola 1"}, now())
+    reply2 = OutboxItem("", 3, "telegram", "telegram:77", {"text": "hola 2"}, now())
+    store.commit(
+        Commit("u", session={"lang": "es"}, outbox=[reply, reply2], inbox_done=item), now()
+    )
+    assert store.inbox_next(3, now()) is None
+    first = store.outbox_next(3, now())
+    assert first.message == {"text": "hola 1"} and first.address == "telegram:77"
+    store.outbox_done(first, now())
+    assert store.outbox_next(3, now()).message == {"text": "hola 2"}
+
+
+def test_outbox_retry_blocks_the_partition_in_order_then_dead_letters(store) -> None:
+    t = now()
+    store.commit(
+        Commit("u", outbox=[OutboxItem("", 5, "whatsapp", "whatsapp:+51", {"text": f"r{i}"}, t)
+                            for i in range(2)]),
+        t,
+    )  # fmt: skip
+    head = store.outbox_next(5, t)
+    store.outbox_retry(head, t + 30, t)
+    assert store.outbox_next(5, t + 1) is None  # r1 must not overtake r0
+    again = store.outbox_next(5, t + 31)
+    assert again.message == {"text": "r0"} and again.attempts == 1
+    store.outbox_dead(again, "HTTP 400 from platform", t + 31)
+    assert store.outbox_next(5, t + 31).message == {"text": "r1"}
+    [dead] = store.dead_letters(t + 32)
+    assert dead.channel == "whatsapp" and dead.attempts == 1 and "r0" not in dead.reason
+
+
+def test_leases_exclude_others_until_released_or_expired(store) -> None:
+    t = now()
+    assert store.lease("inbox:1", "w1", 30, t) is True
+    assert store.lease("inbox:1", "w2", 30, t) is False
+    assert store.lease("inbox:1", "w1", 30, t) is True  # renewal
+    store.release("inbox:1", "w1")
+    assert store.lease("inbox:1", "w2", 0.2, t) is True
+    if isinstance(store, RedisStore):
+        time.sleep(0.3)
+        assert store.lease("inbox:1", "w3", 30, now()) is True
+    else:
+        assert store.lease("inbox:1", "w3", 30, t + 1) is True
