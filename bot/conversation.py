@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 
 from bot.cases import events as ev
 from bot.engine.engine import Engine
-from bot.engine.types import Event, Inbound, Outbound, Result, Session
+from bot.engine.types import Button, Event, Inbound, Outbound, Result, Session
 from bot.risk.codes import severity
 from bot.store.crypto import Crypto
 from bot.store.port import Store, StoreUnavailable
@@ -26,7 +27,10 @@ from bot.store.records import (
     CaseMessage,
     Commit,
     Consent,
+    InboxItem,
+    OutboxItem,
     new_id,
+    partition_of,
 )
 
 log = logging.getLogger(__name__)
@@ -62,14 +66,25 @@ class ConversationService:
         hashes = self.crypto.lookup_hashes(f"{channel}:{address}")
         return self.store.resolve_user(hashes, self.clock(), create=create)
 
+    def partition(self, channel: str, address: str) -> int:
+        return partition_of(self.crypto.lookup_hashes(f"{channel}:{address}")[0])
+
     def handle(self, channel: str, address: str, inbound: Inbound) -> list[Outbound]:
+        """Synchronous path (terminal): the replies are returned, not queued."""
         try:
-            return self._handle(channel, address, inbound)
+            return self._run(channel, address, inbound, None)
         except StoreUnavailable:
             log.error("store unavailable; answered with the static emergency message")
             return self.engine.emergency(inbound.lang_hint)
 
-    def _handle(self, channel: str, address: str, inbound: Inbound) -> list[Outbound]:
+    def process(self, item: InboxItem) -> list[Outbound]:
+        """Worker path: the replies go to the outbox in the same commit that
+        acknowledges the inbox item, so a crash at any point repeats or loses nothing."""
+        return self._run(item.channel, item.address, inbound_from_dict(item.inbound), item)
+
+    def _run(
+        self, channel: str, address: str, inbound: Inbound, item: InboxItem | None
+    ) -> list[Outbound]:
         now = self.clock()
         if now - self._last_purge > PURGE_EVERY:
             self._last_purge = now
@@ -84,18 +99,17 @@ class ConversationService:
         else:
             session.data.pop("case", None)
         result = self.engine.handle(session, inbound)
+        queued = self._queued(channel, address, result.messages, item, now)
         if any(e.name == ev.SESSION_DELETE for e in result.events):
             deletion = self.store.delete_user(user, now)
+            audit = []
             if deletion.kept_safety_record:
-                self.store.commit(
-                    Commit(
-                        user, audit=[AuditEntry(now, "person", "person.delete", deletion.case_id)]
-                    ),
-                    now,
-                )
+                audit = [AuditEntry(now, "person", "person.delete", deletion.case_id)]
+            self.store.commit(Commit(user, audit=audit, outbox=queued, inbox_done=item), now)
             return result.messages
         self.store.put_contact(user, channel, address, now)
         change, alerts = self._changes(user, channel, case, result, now)
+        change.outbox, change.inbox_done = queued, item
         self.store.commit(change, now)
         for opened in alerts:
             for hook in self.on_urgent:
@@ -104,6 +118,21 @@ class ConversationService:
                 except Exception:  # an alert channel failing must not lose the reply
                     log.exception("urgent alert hook failed")
         return result.messages
+
+    def _queued(
+        self,
+        channel: str,
+        address: str,
+        messages: list[Outbound],
+        item: InboxItem | None,
+        now: float,
+    ) -> list[OutboxItem]:
+        if item is None:
+            return []
+        return [
+            OutboxItem("", item.partition, channel, address, outbound_to_dict(m), now)
+            for m in messages
+        ]
 
     # ---------------------------------------------------------------- events
     def _changes(
@@ -211,5 +240,27 @@ class ConversationService:
         case.updated_at = now
 
 
-def with_hint(inbound: Inbound, lang: str | None) -> Inbound:
-    return replace(inbound, lang_hint=inbound.lang_hint or lang)
+def inbound_to_dict(inbound: Inbound) -> dict:
+    return {k: v for k, v in asdict(inbound).items() if v not in (None, "")}
+
+
+def inbound_from_dict(raw: dict) -> Inbound:
+    fields = {f.name for f in dataclass_fields(Inbound)}
+    return Inbound(**{k: v for k, v in raw.items() if k in fields})
+
+
+def outbound_to_dict(message: Outbound, kind: str = "bot") -> dict:
+    return {
+        "text": message.text,
+        "buttons": [[b.label, b.payload] for b in message.buttons],
+        "request_location": message.request_location,
+        "kind": kind,
+    }
+
+
+def outbound_from_dict(raw: dict) -> Outbound:
+    return Outbound(
+        raw["text"],
+        tuple(Button(label, payload) for label, payload in raw.get("buttons") or []),
+        bool(raw.get("request_location")),
+    )

@@ -88,8 +88,10 @@ class Store(Protocol):
     def inbox_next(self, partition: int, now: float) -> InboxItem | None:
         """The oldest unprocessed message of a partition (a crashed worker's included)."""
 
-    def outbox_next(self, partition: int, now: float) -> OutboxItem | None:
-        """The oldest unsent reply; None while it waits for a retry (order is kept)."""
+    def outbox_batch(self, partition: int, now: float, limit: int = 50) -> list[OutboxItem]:
+        """The oldest unsent replies of a partition, in order, including those waiting
+        for a retry (`not_before`): the sender keeps each person's order by skipping
+        only that person's later replies."""
 
     def outbox_done(self, item: OutboxItem, now: float) -> None: ...
     def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None: ...

@@ -321,18 +321,26 @@ class RedisStore:
         self.r.pexpire(stream, _ms(QUEUE_TTL))
         self._groups.add(stream)
 
-    def _next(self, stream: str, group: str, partition: int) -> tuple[str, dict] | None:
-        """Pending entries of this partition's consumer first (a crashed holder's), then new."""
+    def _entries(
+        self, stream: str, group: str, partition: int, limit: int
+    ) -> list[tuple[str, dict]]:
+        """Pending entries of this partition's consumer first (a crashed holder's and
+        those waiting for a retry), then new ones, in stream order."""
         self._group(stream, group)
         consumer = f"p{partition}"
+        out: list[tuple[str, dict]] = []
         for start in ("0", ">"):
-            reply = self._call(self.r.xreadgroup, group, consumer, {stream: start}, count=1)
-            entries = reply[0][1] if reply else []
-            for entry_id, fields in entries:
+            if len(out) >= limit:
+                break
+            reply = self._call(
+                self.r.xreadgroup, group, consumer, {stream: start}, count=limit - len(out)
+            )
+            for entry_id, fields in reply[0][1] if reply else []:
                 if fields:  # an entry deleted while pending comes back empty
-                    return entry_id.decode(), {k.decode(): v for k, v in fields.items()}
-                self._call(self.r.xack, stream, group, entry_id)
-        return None
+                    out.append((entry_id.decode(), {k.decode(): v for k, v in fields.items()}))
+                else:
+                    self._call(self.r.xack, stream, group, entry_id)
+        return out
 
     def inbox_put(
         self,
@@ -355,31 +363,38 @@ class RedisStore:
         return bool(added)
 
     def inbox_next(self, partition: int, now: float) -> InboxItem | None:
-        found = self._next(self.keys.inbox(partition), WORKERS, partition)
-        if found is None:
+        found = self._entries(self.keys.inbox(partition), WORKERS, partition, 1)
+        if not found:
             return None
-        entry_id, fields = found
+        entry_id, fields = found[0]
         data = self.crypto.decrypt_json(fields["blob"])
         at = float(entry_id.split("-")[0]) / 1000
         return InboxItem(
             entry_id, partition, fields["channel"].decode(), data["address"], data["inbound"], at
         )
 
-    def outbox_next(self, partition: int, now: float) -> OutboxItem | None:
-        found = self._next(self.keys.outbox(partition), SENDERS, partition)
-        if found is None:
-            return None
-        entry_id, fields = found
-        meta = self._call(self.r.hgetall, self.keys.outbox_meta(entry_id))
-        attempts = int(meta.get(b"attempts", 0))
-        not_before = float(meta.get(b"not_before", 0))
-        if not_before > now:
-            return None
-        data = self.crypto.decrypt_json(fields["blob"])
-        return OutboxItem(
-            entry_id, partition, fields["channel"].decode(), data["address"], data["message"],
-            float(fields.get("at", b"0")), attempts, not_before,
-        )  # fmt: skip
+    def outbox_batch(self, partition: int, now: float, limit: int = 50) -> list[OutboxItem]:
+        found = self._entries(self.keys.outbox(partition), SENDERS, partition, limit)
+        pipe = self.r.pipeline(transaction=False)
+        for entry_id, _ in found:
+            pipe.hgetall(self.keys.outbox_meta(entry_id))
+        metas = self._call(pipe.execute) if found else []
+        items = []
+        for (entry_id, fields), meta in zip(found, metas, strict=True):
+            data = self.crypto.decrypt_json(fields["blob"])
+            items.append(
+                OutboxItem(
+                    entry_id,
+                    partition,
+                    fields["channel"].decode(),
+                    data["address"],
+                    data["message"],
+                    float(fields.get("at", b"0")),
+                    int(meta.get(b"attempts", 0)),
+                    float(meta.get(b"not_before", 0)),
+                )
+            )
+        return items
 
     def _outbox_remove(self, pipe: Any, item: OutboxItem) -> None:
         stream = self.keys.outbox(item.partition)

@@ -406,28 +406,28 @@ class SQLiteStore:
         data = self.crypto.decrypt_json(blob)
         return InboxItem(str(seq), partition, channel, data["address"], data["inbound"], received)
 
-    def outbox_next(self, partition: int, now: float) -> OutboxItem | None:
+    def outbox_batch(self, partition: int, now: float, limit: int = 50) -> list[OutboxItem]:
         rows = self._read(
             "SELECT seq, channel, blob, created_at, attempts, not_before FROM outbox"
-            " WHERE part=? AND expires_at>? ORDER BY seq LIMIT 1",
-            (partition, now),
+            " WHERE part=? AND expires_at>? ORDER BY seq LIMIT ?",
+            (partition, now, limit),
         )
-        if not rows:
-            return None
-        seq, channel, blob, created, attempts, not_before = rows[0]
-        if not_before > now:
-            return None  # the head waits for its retry; later replies wait behind it
-        data = self.crypto.decrypt_json(blob)
-        return OutboxItem(
-            str(seq),
-            partition,
-            channel,
-            data["address"],
-            data["message"],
-            created,
-            attempts,
-            not_before,
-        )
+        items = []
+        for seq, channel, blob, created, attempts, not_before in rows:
+            data = self.crypto.decrypt_json(blob)
+            items.append(
+                OutboxItem(
+                    str(seq),
+                    partition,
+                    channel,
+                    data["address"],
+                    data["message"],
+                    created,
+                    attempts,
+                    not_before,
+                )
+            )
+        return items
 
     def outbox_done(self, item: OutboxItem, now: float) -> None:
         with self._tx() as db:

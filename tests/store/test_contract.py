@@ -290,26 +290,26 @@ def test_commit_writes_outbox_and_acks_inbox_together(store) -> None:
         Commit("u", session={"lang": "es"}, outbox=[reply, reply2], inbox_done=item), now()
     )
     assert store.inbox_next(3, now()) is None
-    first = store.outbox_next(3, now())
+    first, _second = store.outbox_batch(3, now())
     assert first.message == {"text": "hola 1"} and first.address == "telegram:77"
     store.outbox_done(first, now())
-    assert store.outbox_next(3, now()).message == {"text": "hola 2"}
+    assert [i.message for i in store.outbox_batch(3, now())] == [{"text": "hola 2"}]
 
 
-def test_outbox_retry_blocks_the_partition_in_order_then_dead_letters(store) -> None:
+def test_outbox_retry_is_remembered_and_dead_letters_keep_metadata_only(store) -> None:
     t = now()
     store.commit(
         Commit("u", outbox=[OutboxItem("", 5, "whatsapp", "whatsapp:+51", {"text": f"r{i}"}, t)
                             for i in range(2)]),
         t,
     )  # fmt: skip
-    head = store.outbox_next(5, t)
+    head, _ = store.outbox_batch(5, t)
     store.outbox_retry(head, t + 30, t)
-    assert store.outbox_next(5, t + 1) is None  # r1 must not overtake r0
-    again = store.outbox_next(5, t + 31)
-    assert again.message == {"text": "r0"} and again.attempts == 1
-    store.outbox_dead(again, "HTTP 400 from platform", t + 31)
-    assert store.outbox_next(5, t + 31).message == {"text": "r1"}
+    waiting, later = store.outbox_batch(5, t + 1)  # order kept; the head says it waits
+    assert waiting.message == {"text": "r0"} and waiting.not_before == t + 30
+    assert waiting.attempts == 1 and later.message == {"text": "r1"}
+    store.outbox_dead(waiting, "HTTP 400 from platform", t + 31)
+    assert [i.message for i in store.outbox_batch(5, t + 31)] == [{"text": "r1"}]
     [dead] = store.dead_letters(t + 32)
     assert dead.channel == "whatsapp" and dead.attempts == 1 and "r0" not in dead.reason
 

@@ -1,0 +1,72 @@
+"""Everything a process needs, built once from the configuration.
+
+The web app, the worker, the sender and `python -m bot run` all take their pieces
+from here, so that they agree on the store, the keys, the engine and the channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot.bootstrap import build_engine
+from bot.channels import telegram, whatsapp
+from bot.channels.delivery import ChannelSender, RateLimiter
+from bot.config import Config
+from bot.conversation import ConversationService
+from bot.engine.engine import Engine
+from bot.spool import Spool
+from bot.store import open_store
+from bot.store.crypto import Crypto
+from bot.store.port import Store
+
+
+@dataclass
+class Runtime:
+    config: Config
+    store_override: Store | None = None
+    engine_override: Engine | None = None
+    senders_override: dict[str, ChannelSender] | None = None
+    limiter: RateLimiter | None = None  # tests pass a fast one; production uses the defaults
+    on_urgent: list = field(default_factory=list)
+
+    @cached_property
+    def crypto(self) -> Crypto:
+        return Crypto(self.config.data_keys)
+
+    @cached_property
+    def store(self) -> Store:
+        return self.store_override or open_store(self.config)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return self.engine_override or build_engine(operator_hours=self.config.operator_hours)
+
+    @cached_property
+    def service(self) -> ConversationService:
+        return ConversationService(self.engine, self.store, self.crypto, on_urgent=self.on_urgent)
+
+    @cached_property
+    def spool(self) -> Spool:
+        return Spool(self.config.data_dir, self.crypto)
+
+    @cached_property
+    def telegram_bot(self):
+        if not self.config.telegram_bot_token:
+            return None
+        return telegram.make_bot(self.config.telegram_bot_token, self.config.telegram_api_base_url)
+
+    @cached_property
+    def senders(self) -> dict[str, ChannelSender]:
+        if self.senders_override is not None:
+            return self.senders_override
+        out: dict[str, ChannelSender] = {}
+        if self.telegram_bot is not None:
+            out[telegram.NAME] = telegram.TelegramSender(self.telegram_bot, self.limiter)
+        c = self.config
+        if c.twilio_account_sid and c.twilio_auth_token and c.twilio_whatsapp_number:
+            out[whatsapp.NAME] = whatsapp.WhatsAppSender(
+                c.twilio_account_sid, c.twilio_auth_token, c.twilio_whatsapp_number,
+                c.twilio_api_base_url, self.limiter,
+            )  # fmt: skip
+        return out

@@ -1,0 +1,69 @@
+"""Flask app factory: webhooks, health and (with the console) the operator UI."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bot.config import Config, load_config
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+MAX_BODY = 64 * 1024  # a platform payload is a few KB; anything bigger is refused (413)
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz")
+def healthz() -> Response:
+    """Liveness: 200 while the process runs; the body says whether the store answers."""
+    store_ok = current_app.extensions["bot"].store.ping()
+    return jsonify(status="ok", store="ok" if store_ok else "unreachable")
+
+
+@health.get("/readyz")
+def readyz() -> Response | tuple[Response, int]:
+    if current_app.extensions["bot"].store.ping():
+        return jsonify(status="ready")
+    return jsonify(status="store unreachable"), 503
+
+
+def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Flask:
+    config = config or (runtime.config if runtime else load_config())
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.production,
+    )
+    # Behind a platform proxy the public scheme and host come from X-Forwarded-*;
+    # Twilio signs the public URL, so this must be right for signatures to validate.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.extensions["bot"] = runtime or Runtime(config)
+
+    from bot.webhooks import bp as webhooks
+
+    app.register_blueprint(health)
+    app.register_blueprint(webhooks)
+
+    @app.before_request
+    def refuse_oversized() -> tuple[Response, int] | None:
+        """413 before anything else: no signature check or parse on a huge body."""
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return jsonify(error="Request Entity Too Large", status=413), 413
+        return None
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.name, status=exc.code), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error")  # the request body is never logged
+        return jsonify(error="internal error"), 500
+
+    return app

@@ -1,0 +1,129 @@
+"""Webhooks: verify, record durably, answer. Nothing else happens in the request.
+
+A webhook answers 2xx only after the message is in the durable inbox (guarantee 1);
+redeliveries are recognised by `update_id` / `MessageSid` (guarantee 2). If the store
+is down, the answer itself carries the emergency message (TwiML for WhatsApp, the
+webhook-reply method for Telegram) and the message goes to the encrypted spool
+(guarantee 6). The adapters only translate; the conversation happens in the worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels import telegram, whatsapp
+from bot.conversation import inbound_to_dict
+from bot.runtime import Runtime
+from bot.store.port import StoreUnavailable
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["bot"]
+
+
+def _record(rt: Runtime, channel: str, address: str, inbound: dict[str, Any], dedup: str) -> bool:
+    """True when recorded (or a redelivery); False when it had to be spooled."""
+    partition = rt.service.partition(channel, address)
+    try:
+        if not rt.store.inbox_put(partition, channel, address, inbound, dedup, time.time()):
+            log.info("%s redelivery ignored", channel)
+        return True
+    except StoreUnavailable:
+        rt.spool.append(rt.spool.record(partition, channel, address, inbound, dedup))
+        log.error("store unavailable: %s message spooled, emergency answer inline", channel)
+        return False
+
+
+def _twiml(text: str | None = None) -> Response:
+    reply = MessagingResponse()
+    if text:
+        reply.message(text)
+    return Response(str(reply), mimetype="application/xml")
+
+
+def _twilio_url() -> str:
+    base = runtime().config.public_base_url
+    if base:
+        query = request.query_string.decode()
+        return f"{base}{request.path}" + (f"?{query}" if query else "")
+    return request.url
+
+
+def _twilio_signed() -> bool:
+    token = runtime().config.twilio_auth_token
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return bool(token) and whatsapp.valid_signature(token, _twilio_url(), request.form, signature)
+
+
+@bp.post("/whatsapp")
+def whatsapp_inbound() -> Response | tuple[Response, int]:
+    if not _twilio_signed():
+        return jsonify(error="invalid signature"), 403
+    try:
+        parsed = whatsapp.parse(request.form)
+    except whatsapp.BadRequest as exc:
+        return jsonify(error=str(exc)), 400
+    rt = runtime()
+    inbound = inbound_to_dict(parsed.inbound)
+    if _record(rt, whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
+        return _twiml()
+    return _twiml(rt.engine.emergency("es")[0].text)
+
+
+@bp.post("/whatsapp/status")
+def whatsapp_status() -> Response | tuple[Response, int]:
+    if not _twilio_signed():
+        return jsonify(error="invalid signature"), 403
+    status = (request.form.get("MessageStatus") or "").lower()
+    if not status:
+        return jsonify(error="MessageStatus is required"), 400
+    from bot.store.records import AuditEntry, Commit
+
+    detail = f"error={request.form.get('ErrorCode')}" if request.form.get("ErrorCode") else ""
+    try:  # metadata only: no number, no text
+        runtime().store.commit(
+            Commit(
+                "twilio",
+                audit=[AuditEntry(time.time(), "twilio", f"delivery.{status}", None, detail)],
+            ),
+            time.time(),
+        )
+    except StoreUnavailable:
+        log.error("store unavailable: delivery status not recorded")
+    return jsonify(ok=True)
+
+
+@bp.post("/telegram")
+def telegram_inbound() -> Response | tuple[Response, int]:
+    rt = runtime()
+    secret = rt.config.telegram_webhook_secret or ""
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
+        return jsonify(error="invalid secret token"), 403
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return jsonify(error="expected a Telegram update (JSON object with update_id)"), 400
+    if rt.telegram_bot is None:
+        return jsonify(error="telegram is not configured"), 400
+    try:
+        parsed = telegram.parse(data, rt.telegram_bot)
+    except (KeyError, TypeError, ValueError) as exc:
+        return jsonify(error=f"malformed update: {exc.__class__.__name__}"), 400
+    if parsed is None:
+        return jsonify(ok=True, ignored=True)
+    inbound = inbound_to_dict(parsed.inbound)
+    if _record(rt, telegram.NAME, parsed.address, inbound, parsed.dedup_key):
+        if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
+            return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
+        return jsonify(ok=True)
+    text = rt.engine.emergency(parsed.inbound.lang_hint)[0].text
+    return jsonify(method="sendMessage", chat_id=int(parsed.address), text=text)

@@ -1,0 +1,172 @@
+"""Worker and sender: the two loops between the durable inbox and the platforms.
+
+Each loop walks the partitions, takes a partition's lease, and processes it in order,
+so one person's messages and replies keep their order with any number of processes.
+A process that dies loses its leases when they expire; the next holder picks up the
+pending items. The worker's commit (session + replies + inbox ack) is atomic, so a
+replayed item cannot act twice. The sender delivers at least once: a sender killed
+between the platform call and its acknowledgement may send one message twice, the
+only duplicate allowed (counted in `stats["possible_duplicates"]`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+from bot.channels.delivery import ChannelSender, PermanentError, TransientError
+from bot.conversation import ConversationService
+from bot.spool import Spool
+from bot.store.port import Store, StoreUnavailable
+from bot.store.records import PARTITIONS
+
+log = logging.getLogger(__name__)
+
+LEASE_TTL = 30.0
+MAX_ATTEMPTS = 8
+BATCH = 50
+
+
+def backoff(attempts: int) -> float:
+    """Exponential backoff with jitter: 2, 4, 8 ... seconds, at most 5 minutes."""
+    return min(300.0, 2.0 ** (attempts + 1)) * (0.75 + random.random() / 2)  # noqa: S311
+
+
+class Loop:
+    """A partition loop with leases; subclasses process one partition."""
+
+    kind = "loop"
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self.owner = f"{self.kind}-{secrets.token_hex(4)}"
+        self.stats: Counter[str] = Counter()
+
+    def run_once(self) -> int:
+        """One pass over every partition this process can lease; returns items handled."""
+        done = 0
+        for partition in range(PARTITIONS):
+            name = f"{self.kind}:{partition}"
+            if not self.store.lease(name, self.owner, LEASE_TTL, self.clock()):
+                continue  # another process is on it
+            try:
+                done += self.partition(partition)
+            finally:
+                # Released after each pass, so a restarted process does not wait; a
+                # killed one keeps it only until it expires (LEASE_TTL).
+                self.store.release(name, self.owner)
+        return done
+
+    def partition(self, partition: int) -> int:
+        raise NotImplementedError
+
+    def run_forever(self, stop: threading.Event, idle: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    stop.wait(idle)
+            except StoreUnavailable:
+                self.stats["store_unavailable"] += 1
+                stop.wait(1.0)
+            except Exception:
+                log.exception("%s loop failed; retrying", self.kind)
+                stop.wait(1.0)
+
+
+class Worker(Loop):
+    """Inbox -> engine -> (session, outbox, inbox ack) in one commit."""
+
+    kind = "inbox"
+
+    def __init__(
+        self,
+        store: Store,
+        service: ConversationService,
+        spool: Spool | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(store, clock)
+        self.service = service
+        self.spool = spool
+
+    def run_once(self) -> int:
+        replayed = self.spool.replay(self.store, self.clock()) if self.spool else 0
+        self.stats["replayed"] += replayed
+        return replayed + super().run_once()
+
+    def partition(self, partition: int) -> int:
+        done = 0
+        while done < BATCH:
+            item = self.store.inbox_next(partition, self.clock())
+            if item is None:
+                break
+            self.service.process(item)
+            self.stats["processed"] += 1
+            done += 1
+        return done
+
+
+class Sender(Loop):
+    """Outbox -> platform, in order per partition, with retries and dead letters."""
+
+    kind = "outbox"
+
+    def __init__(
+        self,
+        store: Store,
+        channels: Mapping[str, ChannelSender],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(store, clock)
+        self.channels = dict(channels)
+
+    def partition(self, partition: int) -> int:
+        done = 0
+        now = self.clock()
+        blocked: set[str] = set()  # people whose earlier reply waits: theirs wait too
+        for item in self.store.outbox_batch(partition, now, BATCH):
+            if item.address in blocked:
+                continue
+            if item.not_before > now:
+                blocked.add(item.address)
+                continue
+            channel = self.channels.get(item.channel)
+            if channel is None:
+                if item.channel == "terminal":
+                    self.store.outbox_done(item, now)  # printed already; nothing to send
+                    continue
+                self.store.outbox_dead(item, f"no sender for channel {item.channel}", now)
+                self.stats["dead"] += 1
+                continue
+            try:
+                channel.send(item.address, item.message)
+            except TransientError as exc:
+                if item.attempts + 1 >= MAX_ATTEMPTS:
+                    self.store.outbox_dead(item, str(exc), now)
+                    self.stats["dead"] += 1
+                    continue
+                delay = exc.retry_after if exc.retry_after is not None else backoff(item.attempts)
+                self.store.outbox_retry(item, now + delay, now)
+                self.stats["retried"] += 1
+                blocked.add(item.address)
+                log.warning("%s delivery will be retried in %.0fs", item.channel, delay)
+                continue
+            except PermanentError as exc:
+                self.store.outbox_dead(item, str(exc), now)
+                self.stats["dead"] += 1
+                log.warning("%s delivery failed for good: %s", item.channel, exc)
+                continue
+            if item.attempts:
+                # It failed before; if the failure came after the platform accepted it,
+                # the person may see it twice. The one duplicate DESIGN.md allows.
+                self.stats["possible_duplicates"] += 1
+            self.store.outbox_done(item, now)
+            self.stats["sent"] += 1
+            done += 1
+        return done

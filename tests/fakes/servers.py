@@ -1,0 +1,127 @@
+"""Local HTTP servers that speak just enough of the Telegram Bot API and of Twilio's
+Messages API for the real client libraries to talk to them (the real servers are
+unreachable from here). They record what they receive and can be told to fail."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+class _Base(BaseHTTPRequestHandler):
+    server: FakeServer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _body(self) -> dict[str, Any]:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        kind = self.headers.get("Content-Type", "")
+        if "json" in kind:
+            return json.loads(raw or b"{}")
+        return {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+
+    def _send(self, status: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, handler: type[_Base]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.received: list[dict[str, Any]] = []
+        self.failures: deque[int] = deque()  # status codes to answer next, in order
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+    def next_failure(self) -> int | None:
+        with self.lock:
+            return self.failures.popleft() if self.failures else None
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _TelegramHandler(_Base):
+    def do_POST(self) -> None:
+        # /bot<token>/<method>
+        _, _, rest = self.path.partition("/bot")
+        token, _, method = rest.partition("/")
+        params = self._body()
+        failure = self.server.next_failure()
+        if failure:
+            extra = {"parameters": {"retry_after": 1}} if failure == 429 else {}
+            self._send(
+                failure, {"ok": False, "error_code": failure, "description": "injected", **extra}
+            )
+            return
+        with self.server.lock:
+            self.server.received.append({"method": method, "token": token, **params})
+        if method == "getMe":
+            result: Any = {
+                "id": 1,
+                "is_bot": True,
+                "first_name": "Orientación",
+                "username": "orienta_bot",
+            }
+        elif method == "sendMessage":
+            result = {
+                "message_id": len(self.server.received),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "text": params.get("text", ""),
+            }
+        elif method == "getUpdates":
+            with self.server.lock:
+                result = list(self.server.updates)  # type: ignore[attr-defined]
+                self.server.updates.clear()  # type: ignore[attr-defined]
+        else:
+            result = True
+        self._send(200, {"ok": True, "result": result})
+
+
+class _TwilioHandler(_Base):
+    def do_POST(self) -> None:
+        params = self._body()
+        failure = self.server.next_failure()
+        if failure:
+            self._send(failure, {"code": 20429 if failure == 429 else 20500, "message": "injected",
+                                 "status": failure})  # fmt: skip
+            return
+        with self.server.lock:
+            self.server.received.append({"path": self.path, **params})
+            sid = f"SM{len(self.server.received):032d}"
+        self._send(201, {"sid": sid, "status": "queued", "to": params.get("To"),
+                         "from": params.get("From"), "body": params.get("Body")})  # fmt: skip
+
+
+def fake_telegram() -> FakeServer:
+    server = FakeServer(_TelegramHandler)
+    server.updates = []  # type: ignore[attr-defined]
+    return server
+
+
+def fake_twilio() -> FakeServer:
+    return FakeServer(_TwilioHandler)
+
+
+def messages(server: FakeServer, method: str = "sendMessage") -> list[dict[str, Any]]:
+    with server.lock:
+        return [r for r in server.received if r.get("method", method) == method]

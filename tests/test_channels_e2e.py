@@ -1,0 +1,299 @@
+"""Telegram and WhatsApp end to end, on both storage adapters.
+
+Real HTTP requests go into the app (served by a real WSGI server); the real
+python-telegram-bot and twilio clients deliver the replies to local fake servers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fakes.servers import FakeServer, fake_telegram, fake_twilio, messages
+from twilio.request_validator import RequestValidator
+from werkzeug.serving import make_server
+
+from bot.channels.delivery import RateLimiter
+from bot.config import load_config, new_data_key
+from bot.engine.types import Inbound, Session
+from bot.runtime import Runtime
+from bot.store.crypto import Crypto
+from bot.web import create_app
+from bot.worker import Sender, Worker
+
+PUBLIC = "https://bot.example.org"
+TG_TOKEN, TG_SECRET = "123456:TESTTOKEN", "webhook-secret-xyz"
+TW_SID, TW_TOKEN, TW_NUMBER = "AC" + "1" * 32, "twilio-auth-token", "+14155238886"
+
+
+@dataclass
+class Stack:
+    runtime: Runtime
+    base: str
+    telegram: FakeServer
+    twilio: FakeServer
+    http: httpx.Client
+
+    def tg(self, update: dict[str, Any], secret: str = TG_SECRET, **kw: Any) -> httpx.Response:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        return self.http.post(f"{self.base}/webhooks/telegram", json=update, headers=headers, **kw)
+
+    def wa(
+        self, form: dict[str, str], signed: bool = True, path: str = "/webhooks/whatsapp"
+    ) -> httpx.Response:
+        headers = {}
+        if signed:
+            headers["X-Twilio-Signature"] = RequestValidator(TW_TOKEN).compute_signature(
+                PUBLIC + path, form
+            )
+        return self.http.post(f"{self.base}{path}", data=form, headers=headers)
+
+    def drain(self, workers: int = 1) -> None:
+        """Run worker(s) and the sender until nothing is left."""
+        loops = [
+            Worker(self.runtime.store, self.runtime.service, self.runtime.spool)
+            for _ in range(workers)
+        ]
+        sender = Sender(self.runtime.store, self.runtime.senders)
+        for _ in range(50):
+            done = sum(w.run_once() for w in loops) + sender.run_once()
+            if not done:
+                return
+
+
+def text_update(update_id: int, chat_id: int, text: str, lang: str = "es") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "X", "language_code": lang},
+            "text": text,
+        },
+    }
+
+
+def wa_form(sid: str, sender: str, body: str) -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "From": sender,
+        "To": f"whatsapp:{TW_NUMBER}",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def stack(request: pytest.FixtureRequest, tmp_path, make_store) -> Iterator[Stack]:
+    telegram, twilio = fake_telegram(), fake_twilio()
+    key = new_data_key()
+    config = load_config(
+        {
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "k" * 48,
+            "DATA_KEY": key,
+            "PUBLIC_BASE_URL": PUBLIC,
+            "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
+            "TELEGRAM_API_BASE_URL": telegram.url,
+            "TWILIO_ACCOUNT_SID": TW_SID,
+            "TWILIO_AUTH_TOKEN": TW_TOKEN,
+            "TWILIO_WHATSAPP_NUMBER": TW_NUMBER,
+            "TWILIO_API_BASE_URL": twilio.url,
+            "OPERATOR_HOURS": "mon-sun 00:00-23:59",
+        }
+    )
+    store = make_store(request.param, Crypto([key]))
+    fast = RateLimiter(per_second=10_000, per_recipient_per_second=10_000)
+    runtime = Runtime(config, store_override=store, limiter=fast)
+    server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    with httpx.Client(timeout=10) as client:
+        yield Stack(runtime, f"http://127.0.0.1:{server.server_port}", telegram, twilio, client)
+    server.shutdown()
+    telegram.stop()
+    twilio.stop()
+
+
+def test_signed_whatsapp_message_gets_its_reply(stack: Stack) -> None:
+    response = stack.wa(wa_form("SM1", "whatsapp:+51911111111", "hola"))
+    assert response.status_code == 200 and "<Response" in response.text
+    stack.drain()
+    [sent] = stack.twilio.received
+    assert sent["To"] == "whatsapp:+51911111111" and sent["From"] == f"whatsapp:{TW_NUMBER}"
+    assert "Elige tu idioma" in sent["Body"] and "1. Español" in sent["Body"]
+    assert f"/Accounts/{TW_SID}/Messages.json" in sent["path"]
+
+
+@pytest.mark.parametrize("signature", ["", "forged"])
+def test_bad_or_missing_twilio_signature_is_403(stack: Stack, signature: str) -> None:
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    response = stack.http.post(f"{stack.base}/webhooks/whatsapp", data=wa_form("SM2", "whatsapp:+51", "hola"),
+                               headers=headers)  # fmt: skip
+    assert response.status_code == 403
+    stack.drain()
+    assert stack.twilio.received == []
+
+
+def test_telegram_update_gets_an_inline_keyboard(stack: Stack) -> None:
+    assert stack.tg(text_update(10, 555, "hola")).status_code == 200
+    stack.drain()
+    welcome, check = messages(stack.telegram)  # language_code "es" skips the language menu
+    assert welcome["chat_id"] == check["chat_id"] == "555" and check["token"] == TG_TOKEN
+    assert welcome["text"].startswith("Hola, gracias por escribir")
+    keyboard = json.loads(check["reply_markup"])["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard][:2] == ["Sí, puedo escribir", "Ahora no"]
+    assert keyboard[0][0]["callback_data"] == "opt:safety_check:0"
+
+
+def test_wrong_telegram_secret_is_403(stack: Stack) -> None:
+    assert stack.tg(text_update(11, 555, "hola"), secret="nope").status_code == 403
+    assert stack.tg(text_update(12, 555, "hola"), secret="").status_code == 403
+    stack.drain()
+    assert messages(stack.telegram) == []
+
+
+def test_redeliveries_produce_one_reply(stack: Stack) -> None:
+    for _ in range(3):
+        assert stack.tg(text_update(20, 777, "hola")).status_code == 200
+        assert stack.wa(wa_form("SM20", "whatsapp:+51922222222", "hola")).status_code == 200
+    stack.drain()
+    assert len(messages(stack.telegram)) == 2  # the welcome and the safety check
+    assert len(stack.twilio.received) == 1  # the language menu
+
+
+def test_twenty_quick_messages_are_answered_in_order(stack: Stack) -> None:
+    topics = ["mis derechos", "líneas de ayuda", "periodo de reflexión", "quiero denunciar", "menú"]
+    texts = ["hola", "1"] + [topics[i % len(topics)] for i in range(18)]
+    for i, text in enumerate(texts):
+        assert stack.tg(text_update(100 + i, 888, text)).status_code == 200
+    stack.drain(workers=3)
+    # The same conversation on the engine alone is the expected order.
+    expected: list[str] = []
+    session = Session()
+    for text in texts:
+        result = stack.runtime.engine.handle(session, Inbound(text=text, lang_hint="es"))
+        session = result.session
+        expected += [m.text for m in result.messages]
+    assert [m["text"] for m in messages(stack.telegram)] == expected
+
+
+def test_callback_button_press(stack: Stack) -> None:
+    stack.tg(text_update(30, 999, "hola"))
+    update = {
+        "update_id": 31,
+        "callback_query": {
+            "id": "cb1", "chat_instance": "x", "data": "opt:safety_check:0",
+            "from": {"id": 999, "is_bot": False, "first_name": "X", "language_code": "es"},
+            "message": {"message_id": 5, "date": 1_700_000_000, "chat": {"id": 999, "type": "private"}},
+        },
+    }  # fmt: skip
+    response = stack.tg(update)
+    assert response.json() == {"method": "answerCallbackQuery", "callback_query_id": "cb1"}
+    stack.drain()
+    assert "¿En qué te puedo ayudar?" in messages(stack.telegram)[-1]["text"]
+
+
+def test_location_pin_and_media(stack: Stack) -> None:
+    sender = "whatsapp:+51933333333"
+    for i, body in enumerate(["hola", "1", "1", "9", "1"]):
+        stack.wa(wa_form(f"SM4{i}", sender, body))
+    stack.wa({**wa_form("SM49", sender, ""), "Latitude": "-3.57", "Longitude": "-80.45"})
+    stack.wa({**wa_form("SM50", sender, ""), "NumMedia": "1", "MediaContentType0": "audio/ogg"})
+    stack.drain()
+    bodies = [m["Body"] for m in stack.twilio.received]
+    assert any("Tumbes" in b.splitlines()[0] for b in bodies)
+    assert "no puedo escuchar audios" in bodies[-2] or "no puedo escuchar audios" in bodies[-1]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{not json", {"Content-Type": "application/json"}, 400),
+        (b"[]", {"Content-Type": "application/json"}, 400),
+        (b'{"update_id": "x"}', {"Content-Type": "application/json"}, 400),
+        (b"x" * 70_000, {"Content-Type": "application/json"}, 413),
+    ],
+)
+def test_malformed_telegram_bodies(stack: Stack, body: bytes, headers: dict, status: int) -> None:
+    response = stack.http.post(f"{stack.base}/webhooks/telegram", content=body,
+                               headers={**headers, "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})  # fmt: skip
+    assert response.status_code == status
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("kind", ["edited_message", "channel_post"])
+def test_unknown_update_types_are_ignored(stack: Stack, kind: str) -> None:
+    update = text_update(40, 123, "hola")
+    update[kind] = update.pop("message")
+    response = stack.tg(update)
+    assert response.status_code == 200 and response.json()["ignored"] is True
+    stack.drain()
+    assert messages(stack.telegram) == []
+
+
+def test_stale_callback_data_gets_a_helpful_reply(stack: Stack) -> None:
+    stack.tg(text_update(50, 321, "hola"))
+    update = {
+        "update_id": 51,
+        "callback_query": {
+            "id": "cb2", "chat_instance": "x", "data": "opt:node.that.is.gone:7",
+            "from": {"id": 321, "is_bot": False, "first_name": "X"},
+            "message": {"message_id": 5, "date": 1_700_000_000, "chat": {"id": 321, "type": "private"}},
+        },
+    }  # fmt: skip
+    assert stack.tg(update).status_code == 200
+    stack.drain()
+    assert "No entendí" in messages(stack.telegram)[-2]["text"]
+
+
+def test_malformed_and_oversized_twilio_forms(stack: Stack) -> None:
+    assert stack.wa({"Body": "hola"}).status_code == 400  # signed, but no MessageSid/From
+    assert (
+        stack.wa(
+            {**wa_form("SM60", "whatsapp:+51", ""), "Latitude": "x", "Longitude": "y"}
+        ).status_code
+        == 400
+    )
+    big = stack.http.post(f"{stack.base}/webhooks/whatsapp", data={"Body": "x" * 70_000})
+    assert big.status_code == 413
+
+
+def test_status_callback_records_metadata_only(stack: Stack) -> None:
+    form = {
+        "MessageSid": "SM70",
+        "MessageStatus": "failed",
+        "ErrorCode": "63016",
+        "To": "whatsapp:+51944444444",
+    }
+    assert stack.wa(form, path="/webhooks/whatsapp/status").status_code == 200
+    [entry] = stack.runtime.store.audit_log(__import__("time").time())
+    assert entry.action == "delivery.failed" and entry.detail == "error=63016"
+    assert "+51944444444" not in repr(entry)
+
+
+def test_transient_failures_are_retried_permanent_ones_dead_lettered(stack: Stack) -> None:
+    stack.telegram.failures.extend([500])
+    stack.tg(text_update(80, 4242, "hola"))
+    sender = Sender(stack.runtime.store, stack.runtime.senders)
+    Worker(stack.runtime.store, stack.runtime.service).run_once()
+    sender.run_once()
+    assert sender.stats["retried"] == 1 and messages(stack.telegram) == []
+    stack.twilio.failures.extend([400])
+    stack.wa(wa_form("SM80", "whatsapp:+51955555555", "hola"))
+    Worker(stack.runtime.store, stack.runtime.service).run_once()
+    sender.run_once()
+    [dead] = stack.runtime.store.dead_letters(__import__("time").time())
+    assert dead.channel == "whatsapp" and "400" in dead.reason
+
+
+def test_health(stack: Stack) -> None:
+    assert stack.http.get(f"{stack.base}/healthz").json() == {"status": "ok", "store": "ok"}
+    assert stack.http.get(f"{stack.base}/readyz").status_code == 200
