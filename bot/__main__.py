@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.config import ConfigError
 from bot.engine.types import LANGS
 
 
@@ -18,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the whole system on the embedded default")
+    worker = sub.add_parser("worker", help="run the worker and the sender (Procfile 'worker')")
+    worker.add_argument("--role", choices=("both", "worker", "sender"), default="both")
     chat = sub.add_parser("chat", help="a conversation in the terminal")
     chat.add_argument("--lang", choices=LANGS, help="skip the language menu")
     assess = sub.add_parser("assess", help="risk assessment of TEXT or of stdin lines")
@@ -73,12 +76,29 @@ def _negative_values(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _main(argv)
+    except ConfigError as exc:
+        sys.stderr.write(f"configuration error: {exc}\n")
+        return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     if args.command == "chat":
         return _chat(args.lang)
     if args.command == "run":
-        # Until the channels land, the embedded default is the terminal conversation.
-        return _chat(None)
+        from bot.serve import run
+
+        return run()
+    if args.command == "worker":
+        from bot.serve import worker
+
+        return worker(args.role)
+    if args.command == "telegram" and args.action == "set-webhook":
+        from bot.serve import set_webhook
+
+        return set_webhook()
     if args.command == "assess":
         from bot.risk.cli import main as assess_main
 

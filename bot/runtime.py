@@ -61,8 +61,13 @@ class Runtime:
         if self.senders_override is not None:
             return self.senders_override
         out: dict[str, ChannelSender] = {}
-        if self.telegram_bot is not None:
-            out[telegram.NAME] = telegram.TelegramSender(self.telegram_bot, self.limiter)
+        if self.config.telegram_bot_token:
+            # Its own Bot: an HTTP client is bound to the event loop it first ran on,
+            # and the sender's loop is not the polling thread's.
+            bot = telegram.make_bot(
+                self.config.telegram_bot_token, self.config.telegram_api_base_url
+            )
+            out[telegram.NAME] = telegram.TelegramSender(bot, self.limiter)
         c = self.config
         if c.twilio_account_sid and c.twilio_auth_token and c.twilio_whatsapp_number:
             out[whatsapp.NAME] = whatsapp.WhatsAppSender(

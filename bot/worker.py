@@ -27,7 +27,7 @@ from bot.store.records import PARTITIONS
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = 30.0
+LEASE_TTL = 10.0  # outlives one partition pass (BATCH items) many times over
 MAX_ATTEMPTS = 8
 BATCH = 50
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fakes.servers import FakeServer, fake_telegram, fake_twilio, messages
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
@@ -25,6 +24,8 @@ from bot.runtime import Runtime
 from bot.store.crypto import Crypto
 from bot.web import create_app
 from bot.worker import Sender, Worker
+
+from fakes.servers import FakeServer, fake_telegram, fake_twilio, messages
 
 PUBLIC = "https://bot.example.org"
 TG_TOKEN, TG_SECRET = "123456:TESTTOKEN", "webhook-secret-xyz"

@@ -89,6 +89,8 @@ class _TelegramHandler(_Base):
                 "text": params.get("text", ""),
             }
         elif method == "getUpdates":
+            if not self.server.updates:  # type: ignore[attr-defined]
+                time.sleep(0.2)  # a short long-poll, so pollers do not spin
             with self.server.lock:
                 result = list(self.server.updates)  # type: ignore[attr-defined]
                 self.server.updates.clear()  # type: ignore[attr-defined]

@@ -1,0 +1,190 @@
+"""Run modes: everything in one process, or the worker alone (Procfile `worker`).
+
+`python -m bot run` is the embedded default: the web server (waitress) on $PORT, the
+worker and the sender in threads, and Telegram long polling when a bot token is set
+but no public URL exists (webhooks need one). `python -m bot worker` runs the worker
+and the sender for a scale-out deployment whose web processes run under gunicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import TextIO
+
+from bot.channels import telegram
+from bot.config import Config, load_config
+from bot.conversation import inbound_to_dict
+from bot.runtime import Runtime
+from bot.store.port import StoreUnavailable
+from bot.worker import Sender, Worker
+
+log = logging.getLogger(__name__)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
+def start_loops(
+    runtime: Runtime, stop: threading.Event, role: str = "both"
+) -> list[threading.Thread]:
+    threads = []
+    if role in ("both", "worker"):
+        worker = Worker(runtime.store, runtime.service, runtime.spool)
+        threads.append(
+            threading.Thread(target=worker.run_forever, args=(stop,), name="worker", daemon=True)
+        )
+    if role in ("both", "sender"):
+        sender = Sender(runtime.store, runtime.senders)
+        threads.append(
+            threading.Thread(target=sender.run_forever, args=(stop,), name="sender", daemon=True)
+        )
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def poll_telegram(runtime: Runtime, stop: threading.Event) -> None:
+    """Long polling for the embedded default: updates go through the same durable
+    inbox as webhooks (deduplicated by update_id)."""
+    bot = runtime.telegram_bot
+    loop = asyncio.new_event_loop()
+    offset: int | None = None
+    loop.run_until_complete(bot.delete_webhook())
+    while not stop.is_set():
+        try:
+            updates = loop.run_until_complete(bot.get_updates(offset=offset, timeout=20))
+        except Exception as exc:  # network trouble: wait and try again
+            log.warning("telegram polling: %s", exc.__class__.__name__)
+            stop.wait(3)
+            continue
+        for update in updates:
+            parsed = telegram.parse(update.to_dict(), bot)
+            if parsed is not None:
+                partition = runtime.service.partition(telegram.NAME, parsed.address)
+                inbound = inbound_to_dict(parsed.inbound)
+                try:
+                    runtime.store.inbox_put(
+                        partition,
+                        telegram.NAME,
+                        parsed.address,
+                        inbound,
+                        parsed.dedup_key,
+                        time.time(),
+                    )
+                except StoreUnavailable:
+                    runtime.spool.append(
+                        runtime.spool.record(
+                            partition, telegram.NAME, parsed.address, inbound, parsed.dedup_key
+                        )
+                    )
+            offset = update.update_id + 1
+    loop.close()
+
+
+def announce(config: Config, out: TextIO, polling: bool, console: bool) -> None:
+    base = config.public_base_url or f"http://localhost:{config.port}"
+    out.write(
+        f"Serving on port {config.port} ({'Redis' if config.redis_url else 'SQLite in ' + str(config.data_dir)})\n"
+    )
+    if console:
+        out.write(f"  console:            {base}/console/\n")
+    out.write(f"  Telegram webhook:   {base}/webhooks/telegram\n")
+    out.write(f"  WhatsApp webhook:   {base}/webhooks/whatsapp\n")
+    out.write(f"  WhatsApp status:    {base}/webhooks/whatsapp/status\n")
+    out.write(f"  health:             {base}/healthz  {base}/readyz\n")
+    if polling:
+        out.write("  Telegram: long polling (no PUBLIC_BASE_URL)\n")
+    elif not config.telegram_bot_token:
+        out.write("  Telegram: not configured (TELEGRAM_BOT_TOKEN)\n")
+    if not config.twilio_account_sid:
+        out.write(
+            "  WhatsApp: not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_NUMBER)\n"
+        )
+    out.write("  terminal conversation: python -m bot chat\n")
+    out.flush()
+
+
+def run(out: TextIO = sys.stdout) -> int:
+    from waitress.server import create_server
+
+    from bot.web import create_app
+
+    config = load_config()
+    runtime = Runtime(config)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    start_loops(runtime, stop)
+    polling = bool(config.telegram_bot_token and not config.public_base_url)
+    if polling:
+        threading.Thread(
+            target=poll_telegram, args=(runtime, stop), name="telegram", daemon=True
+        ).start()
+    app = create_app(runtime=runtime)
+    server = create_server(app, host="0.0.0.0", port=config.port, threads=8)  # noqa: S104
+    announce(config, out, polling, console="console" in app.blueprints)
+
+    def serve() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):  # the socket closed under it at shutdown
+            if not stop.is_set():
+                raise
+
+    threading.Thread(target=serve, name="web", daemon=True).start()
+    stop.wait()
+    server.close()
+    return 0
+
+
+def worker(role: str = "both", out: TextIO = sys.stdout) -> int:
+    config = load_config()
+    runtime = Runtime(config)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    threads = start_loops(runtime, stop, role)
+    out.write(f"{role} running ({'Redis' if config.redis_url else 'SQLite'})\n")
+    out.flush()
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=5)
+    return 0
+
+
+def set_webhook(out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    config = load_config()
+    missing = [
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_TOKEN", config.telegram_bot_token),
+            ("TELEGRAM_WEBHOOK_SECRET", config.telegram_webhook_secret),
+            ("PUBLIC_BASE_URL", config.public_base_url),
+        )
+        if not value
+    ]
+    if missing:
+        err.write(f"error: set {', '.join(missing)} first\n")
+        return 2
+    bot = telegram.make_bot(config.telegram_bot_token or "", config.telegram_api_base_url)
+    url = f"{config.public_base_url}/webhooks/telegram"
+
+    async def register() -> bool:
+        return await bot.set_webhook(
+            url=url,
+            secret_token=config.telegram_webhook_secret,
+            allowed_updates=["message", "callback_query"],
+            drop_pending_updates=False,
+        )
+
+    ok = asyncio.run(register())
+    out.write(f"webhook {'set' if ok else 'NOT set'}: {url}\n")
+    return 0 if ok else 1

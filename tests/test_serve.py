@@ -1,0 +1,218 @@
+"""Run modes as real processes: `python -m bot run` (embedded default, long polling)
+and the guarantees that need processes to die: a SIGKILLed worker, a stopped Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from bot import paths
+from bot.config import load_config, new_data_key
+from bot.engine.types import Inbound, Session
+from bot.runtime import Runtime
+from bot.store.crypto import Crypto
+from bot.store.redis_store import RedisStore
+from bot.store.sqlite import SQLiteStore
+from bot.web import create_app
+from bot.worker import Sender, Worker
+
+from fakes.servers import fake_telegram, messages
+from test_channels_e2e import TG_SECRET, TG_TOKEN, text_update
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except (httpx.HTTPError, redis.RedisError, OSError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def test_run_starts_web_worker_sender_and_long_polling(tmp_path: Path) -> None:
+    telegram = fake_telegram()
+    telegram.updates.append(text_update(1, 4321, "hola"))
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(port),
+           "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_BASE_URL": telegram.url}  # fmt: skip
+    env.pop("PUBLIC_BASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=paths.ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").json()["store"] == "ok")
+        wait_for(lambda: len(messages(telegram)) >= 2)  # welcome + safety check, via polling
+        assert messages(telegram)[0]["text"].startswith("Hola, gracias por escribir")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        telegram.stop()
+    assert "/webhooks/telegram" in out and "/webhooks/whatsapp" in out and "long polling" in out
+    assert proc.returncode == 0
+
+
+def test_sigkilled_worker_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    """Kill the worker process in the middle of a burst, restart it: every message is
+    answered exactly once and the escalation it should open exists once."""
+    key = new_data_key()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40, "DATA_KEY": key}
+    config = load_config(env)
+    store = SQLiteStore(tmp_path / "bot.sqlite3", Crypto([key]))
+    runtime = Runtime(config, store_override=store, senders_override={})
+    people = {
+        f"{1000 + i}": ["hola", "1", "mis derechos", "líneas de ayuda", "menú"] for i in range(40)
+    }
+    people["2000"] = ["hola", "1", "tengo 15 años y me obligan a trabajar", "menú", "mis derechos"]
+    for turn in range(5):
+        for chat, texts in people.items():
+            partition = runtime.service.partition("telegram", chat)
+            inbound = {"text": texts[turn], "lang_hint": "es"}
+            assert store.inbox_put(
+                partition, "telegram", chat, inbound, f"tg:{chat}:{turn}", time.time()
+            )
+    total = sum(len(t) for t in people.values())
+    db = store._db()
+
+    def remaining() -> int:
+        return db.execute("SELECT count(*) FROM inbox").fetchone()[0]
+
+    command = [sys.executable, "-m", "bot", "worker", "--role", "worker"]
+    proc = subprocess.Popen(
+        command, cwd=paths.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 30
+    while remaining() == total and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)  # mid-burst, no chance to clean up
+    proc.wait()
+    left = remaining()
+    assert 0 < left < total, f"the kill did not land mid-burst ({left}/{total} left)"
+    # A restarted worker waits for the dead one's leases to expire, then finishes.
+    restarted = subprocess.Popen(command, cwd=paths.ROOT, env={**env}, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for(lambda: remaining() == 0, timeout=60)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=20)
+    # Replies: exactly what the engine says for each person's messages, once, in order.
+    sent: dict[str, list[str]] = {}
+    for partition in range(8):
+        for item in store.outbox_batch(partition, time.time(), limit=10_000):
+            sent.setdefault(item.address, []).append(item.message["text"])
+    for chat, texts in people.items():
+        session, expected = Session(), []
+        for text in texts:
+            result = runtime.engine.handle(session, Inbound(text=text, lang_hint="es"))
+            session = result.session
+            expected += [m.text for m in result.messages]
+        assert sent[chat] == expected, chat
+    cases = store.list_cases(time.time(), state=None)
+    assert len(cases) == 1 and cases[0].level == "urgent"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path):
+    """A Redis server of this test's own, so the test can stop and restart it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is required (REQUIRE_REDIS=1)")
+        pytest.skip("redis-server not installed")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(tmp_path)]  # fmt: skip
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        proc: subprocess.Popen | None = None
+
+        def start(self) -> None:
+            self.proc = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            wait_for(lambda: redis.Redis.from_url(self.url).ping())
+
+        def stop(self) -> None:
+            assert self.proc is not None
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    server = Server()
+    server.start()
+    yield server
+    if server.proc and server.proc.poll() is None:
+        server.stop()
+
+
+def test_store_down_answers_inline_then_replays_in_order(tmp_path: Path, private_redis) -> None:
+    from werkzeug.serving import make_server
+
+    telegram = fake_telegram()
+    key = new_data_key()
+    config = load_config({
+        "DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40, "DATA_KEY": key,
+        "PUBLIC_BASE_URL": "https://bot.example.org", "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TG_SECRET, "TELEGRAM_API_BASE_URL": telegram.url,
+        "REDIS_URL": private_redis.url,
+    })  # fmt: skip
+    store = RedisStore(private_redis.url, Crypto([key]))
+    runtime = Runtime(config, store_override=store)
+    server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)
+    import threading
+
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+    try:
+        private_redis.stop()
+        assert httpx.get(f"{base}/readyz").status_code == 503
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        texts = ["hola", "1", "mis derechos", "quiero denunciar"]
+        for i, text in enumerate(texts):
+            reply = httpx.post(
+                f"{base}/webhooks/telegram", json=text_update(i + 1, 6060, text), headers=headers
+            )
+            assert reply.status_code == 200
+            body = reply.json()
+            assert body["method"] == "sendMessage" and body["chat_id"] == 6060
+            assert all(n in body["text"] for n in ("105", "113", "100", "1810"))
+        assert runtime.spool.pending()
+        assert b"derechos" not in runtime.spool.path.read_bytes()  # encrypted at rest
+        private_redis.start()
+        wait_for(lambda: httpx.get(f"{base}/readyz").status_code == 200)
+        worker, sender = (
+            Worker(store, runtime.service, runtime.spool),
+            Sender(store, runtime.senders),
+        )
+        for _ in range(20):
+            if not (worker.run_once() + sender.run_once()):
+                break
+        assert not runtime.spool.pending()
+        session, expected = Session(), []
+        for text in texts:
+            result = runtime.engine.handle(session, Inbound(text=text, lang_hint="es"))
+            session = result.session
+            expected += [m.text for m in result.messages]
+        assert [m["text"] for m in messages(telegram)] == expected
+    finally:
+        server.shutdown()
+        telegram.stop()
