@@ -298,3 +298,13 @@ def test_transient_failures_are_retried_permanent_ones_dead_lettered(stack: Stac
 def test_health(stack: Stack) -> None:
     assert stack.http.get(f"{stack.base}/healthz").json() == {"status": "ok", "store": "ok"}
     assert stack.http.get(f"{stack.base}/readyz").status_code == 200
+
+
+def test_template_outside_the_whatsapp_window(stack: Stack) -> None:
+    """An approved template goes by its content SID, with no free text at all."""
+    sender = stack.runtime.senders["whatsapp"]
+    sender.send("whatsapp:+51966666666", {"text": "secreto", "content_sid": "HX" + "0" * 32})
+    [sent] = stack.twilio.received
+    assert (
+        sent["ContentSid"] == "HX" + "0" * 32 and "Body" not in sent and "secreto" not in str(sent)
+    )

@@ -21,6 +21,13 @@ from bot.channels.delivery import PermanentError, RateLimiter, TransientError
 from bot.engine.types import Inbound
 
 NAME = "whatsapp"
+WINDOW = 24 * 3600.0  # WhatsApp's customer-service window after the person's last message
+
+
+def within_window(last_inbound: float | None, now: float) -> bool:
+    """Free-form messages may be sent only within 24 h of the person's last message;
+    outside it, only an approved template (whose wording must reveal nothing)."""
+    return last_inbound is not None and now - last_inbound < WINDOW
 
 
 class BadRequest(ValueError):
@@ -92,9 +99,16 @@ class WhatsAppSender:
         self.limiter = limiter or RateLimiter(per_second=10, per_recipient_per_second=1)
 
     def send(self, address: str, message: dict[str, Any]) -> None:
+        """A message with `content_sid` goes as that approved template (outside the
+        24-hour window); anything else as free text with numbered options."""
         self.limiter.wait(address)
         try:
-            self.client.messages.create(from_=self.from_, to=address, body=render(message))
+            if message.get("content_sid"):
+                self.client.messages.create(
+                    from_=self.from_, to=address, content_sid=message["content_sid"]
+                )
+            else:
+                self.client.messages.create(from_=self.from_, to=address, body=render(message))
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
                 raise TransientError(f"twilio: HTTP {exc.status}") from exc

@@ -39,6 +39,9 @@ class Store(Protocol):
 
     def put_contact(self, user: str, channel: str, address: str, now: float) -> None: ...
     def get_contact(self, user: str, now: float) -> tuple[str, str] | None: ...
+    def last_inbound(self, user: str, now: float) -> float | None:
+        """When the person last wrote (put_contact is called on every inbound message):
+        WhatsApp allows free-form replies only within 24 hours of it."""
 
     # conversation ------------------------------------------------------------
     def load_session(self, user: str, now: float) -> dict[str, Any] | None: ...

@@ -116,7 +116,7 @@ class RedisStore:
         return user
 
     def put_contact(self, user: str, channel: str, address: str, now: float) -> None:
-        value = self.crypto.encrypt_json({"channel": channel, "address": address})
+        value = self.crypto.encrypt_json({"channel": channel, "address": address, "at": now})
         self._call(self.r.set, self.keys.contact(user), value, px=_ms(IDENTITY_TTL))
 
     def get_contact(self, user: str, now: float) -> tuple[str, str] | None:
@@ -125,6 +125,10 @@ class RedisStore:
             return None
         value = self.crypto.decrypt_json(raw)
         return value["channel"], value["address"]
+
+    def last_inbound(self, user: str, now: float) -> float | None:
+        raw = self._call(self.r.get, self.keys.contact(user))
+        return self.crypto.decrypt_json(raw).get("at") if raw else None
 
     # conversation ------------------------------------------------------------
     def load_session(self, user: str, now: float) -> dict[str, Any] | None:

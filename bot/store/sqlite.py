@@ -40,7 +40,7 @@ from bot.store.records import (
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS identities_user ON identities(user);
-CREATE TABLE IF NOT EXISTS contacts (user TEXT PRIMARY KEY, channel TEXT NOT NULL, address BLOB NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (user TEXT PRIMARY KEY, channel TEXT NOT NULL, address BLOB NOT NULL, last_in REAL NOT NULL DEFAULT 0, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (user TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
@@ -90,8 +90,15 @@ class SQLiteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db().executescript(SCHEMA)  # executescript manages its own transaction
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Columns added after a database was created (CREATE IF NOT EXISTS skips them)."""
+        columns = {row[1] for row in self._db().execute("PRAGMA table_info(contacts)")}
+        if "last_in" not in columns:
+            self._db().execute("ALTER TABLE contacts ADD COLUMN last_in REAL NOT NULL DEFAULT 0")
 
     # connection handling -----------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -163,8 +170,9 @@ class SQLiteStore:
     def put_contact(self, user: str, channel: str, address: str, now: float) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO contacts(user, channel, address, expires_at) VALUES (?,?,?,?)",
-                (user, channel, self.crypto.encrypt(address), now + IDENTITY_TTL),
+                "INSERT OR REPLACE INTO contacts(user, channel, address, last_in, expires_at)"
+                " VALUES (?,?,?,?,?)",
+                (user, channel, self.crypto.encrypt(address), now, now + IDENTITY_TTL),
             )
 
     def get_contact(self, user: str, now: float) -> tuple[str, str] | None:
@@ -174,6 +182,10 @@ class SQLiteStore:
         if not rows:
             return None
         return rows[0][0], self.crypto.decrypt(rows[0][1]).decode()
+
+    def last_inbound(self, user: str, now: float) -> float | None:
+        rows = self._read("SELECT last_in FROM contacts WHERE user=? AND expires_at>?", (user, now))
+        return rows[0][0] if rows and rows[0][0] else None
 
     # conversation ------------------------------------------------------------
     def load_session(self, user: str, now: float) -> dict[str, Any] | None:

@@ -326,3 +326,15 @@ def test_leases_exclude_others_until_released_or_expired(store) -> None:
         assert store.lease("inbox:1", "w3", 30, now()) is True
     else:
         assert store.lease("inbox:1", "w3", 30, t + 1) is True
+
+
+def test_last_inbound_is_remembered_for_the_whatsapp_window(store) -> None:
+    from bot.channels.whatsapp import within_window
+
+    t = now()
+    user = store.resolve_user(["h-wa"], t)
+    assert store.last_inbound(user, t) is None
+    store.put_contact(user, "whatsapp", "whatsapp:+51977777777", t - 3600)
+    last = store.last_inbound(user, t)
+    assert last == pytest.approx(t - 3600)
+    assert within_window(last, t) and not within_window(last, t + 24 * 3600)
