@@ -63,6 +63,33 @@ def _chat(lang: str | None) -> int:
         store.close()
 
 
+def _add_operator(username: str, role: str) -> int:
+    """The password is read from stdin (never from the command line, which ps shows)."""
+    import getpass
+
+    from bot.config import load_config
+    from bot.console.auth import create_operator
+    from bot.store import open_store
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            sys.stderr.write("error: the passwords differ\n")
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    store = open_store(load_config())
+    try:
+        operator = create_operator(store, username, password, role)
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    finally:
+        store.close()
+    sys.stdout.write(f"operator '{operator.username}' saved ({operator.role})\n")
+    return 0
+
+
 def _negative_values(argv: Sequence[str]) -> list[str]:
     """Let `--near -13.53,-71.97` work: argparse would read the value as an option."""
     out: list[str] = []
@@ -95,6 +122,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from bot.serve import worker
 
         return worker(args.role)
+    if args.command == "operators" and args.action == "add":
+        return _add_operator(args.username, args.role)
     if args.command == "telegram" and args.action == "set-webhook":
         from bot.serve import set_webhook
 

@@ -221,7 +221,11 @@ class ConversationService:
                     detail,
                 )
             )
-            if case is not None and not data.get("granted"):
+            if (
+                case is not None
+                and not data.get("granted")
+                and data.get("scope", IN_SERVICE) == IN_SERVICE
+            ):
                 case.consent_scope = None
                 case.choices.append({"choice": f"consent_{data.get('how', 'refused')}", "at": now})
         elif event.name == ev.CHOICE and case is not None:

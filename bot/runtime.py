@@ -14,7 +14,9 @@ from bot.channels import telegram, whatsapp
 from bot.channels.delivery import ChannelSender, RateLimiter
 from bot.config import Config
 from bot.conversation import ConversationService
+from bot.directory.model import Directory, load_directory
 from bot.engine.engine import Engine
+from bot.hours import OperatorHours
 from bot.spool import Spool
 from bot.store import open_store
 from bot.store.crypto import Crypto
@@ -44,7 +46,30 @@ class Runtime:
 
     @cached_property
     def service(self) -> ConversationService:
-        return ConversationService(self.engine, self.store, self.crypto, on_urgent=self.on_urgent)
+        hooks = [*self.on_urgent]
+        if self.config.operator_alert_telegram_chat and self.config.telegram_bot_token:
+            hooks.append(self.alert_on_call)
+        return ConversationService(self.engine, self.store, self.crypto, on_urgent=hooks)
+
+    def alert_on_call(self, case: object) -> None:
+        """A content-free alert to the on-call chat, through the durable outbox."""
+        import time
+
+        from bot.store.records import Commit, OutboxItem
+
+        chat = self.config.operator_alert_telegram_chat or ""
+        text = "⚠️ Nuevo caso URGENTE en la consola. Ábrela para atenderlo."
+        item = OutboxItem("", self.service.partition("telegram", chat), "telegram", chat,
+                          {"text": text, "buttons": [], "kind": "alert"}, time.time())  # fmt: skip
+        self.store.commit(Commit("alerts", outbox=[item]), time.time())
+
+    @cached_property
+    def directory(self) -> Directory:
+        return load_directory()
+
+    @cached_property
+    def engine_hours(self) -> OperatorHours:
+        return OperatorHours.parse(self.config.operator_hours)
 
     @cached_property
     def spool(self) -> Spool:

@@ -45,10 +45,12 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     app.extensions["bot"] = runtime or Runtime(config)
 
+    from bot.console import init_console
     from bot.webhooks import bp as webhooks
 
     app.register_blueprint(health)
     app.register_blueprint(webhooks)
+    init_console(app)
 
     @app.before_request
     def refuse_oversized() -> tuple[Response, int] | None:

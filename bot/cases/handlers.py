@@ -33,8 +33,9 @@ URGENT_NODE = "risk.urgent"
 CONSENT_NODE = "risk.consent"
 NORMAL_NODE = "risk.normal"
 RELAYED_NODE = "risk.relayed"
-# Nodes the interceptor shows on its own: flow validation counts them as entry points.
-ENTRY_NODES = (URGENT_NODE, CONSENT_NODE, NORMAL_NODE, RELAYED_NODE)
+REFERRAL_CONSENT_NODE = "referral.consent"  # shown when an operator asks from the console
+# Nodes shown without the person navigating there: flow validation counts them as entry points.
+ENTRY_NODES = (URGENT_NODE, CONSENT_NODE, NORMAL_NODE, RELAYED_NODE, REFERRAL_CONSENT_NODE)
 YES = {"si", "sí", "yes", "sim", "oui", "s", "y", "dale", "ok", "claro", "quiero", "bueno"}
 NO = {"no", "nao", "não", "non", "nope", "n"}
 
@@ -206,6 +207,18 @@ def handlers(hours: OperatorHours) -> Registry:
         if words & NO:
             return ActionResult(outcome="declined")
         return ActionResult(outcome="unclear")
+
+    def external(ctx: Context, granted: bool) -> ActionResult:
+        event = Event(ev.CONSENT, {"scope": "external", "granted": granted, "how": "asked"})
+        return ActionResult(events=[event])
+
+    @registry.register("cases.external_yes")
+    def external_yes(ctx: Context) -> ActionResult:
+        return external(ctx, True)
+
+    @registry.register("cases.external_no")
+    def external_no(ctx: Context) -> ActionResult:
+        return external(ctx, False)
 
     @registry.register("cases.scheduled")
     def scheduled(ctx: Context) -> ActionResult:

@@ -60,3 +60,9 @@ class Keys:
 
     def lease(self, name: str) -> str:
         return f"{self.prefix}lease:{name}"
+
+    def operator(self, username: str) -> str:
+        return f"{self.prefix}operator:{username}"
+
+    def operators(self) -> str:
+        return f"{self.prefix}operators"

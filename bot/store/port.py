@@ -24,6 +24,7 @@ from bot.store.records import (
     DeadLetter,
     Deletion,
     InboxItem,
+    Operator,
     OutboxItem,
 )
 
@@ -104,6 +105,11 @@ class Store(Protocol):
         """Take or renew a named lease (e.g. "inbox:3"); False while another holds it."""
 
     def release(self, name: str, owner: str) -> None: ...
+
+    # console accounts ----------------------------------------------------------
+    def put_operator(self, operator: Operator, now: float) -> None: ...
+    def get_operator(self, username: str, now: float) -> Operator | None: ...
+    def list_operators(self, now: float) -> list[Operator]: ...
 
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion: ...

@@ -16,6 +16,7 @@ Every record has an expiry; nothing is kept forever. Retention (DESIGN.md "Priva
 | inbox item (encrypted inbound message) | until processed, 7 days at most | durable delivery from webhook to worker |
 | outbox item (encrypted reply) | until sent, 7 days at most | durable delivery from worker to platform |
 | dead letter (metadata only: channel, attempts, reason) | 30 days | operators see what could not be delivered |
+| operator account (name, role, argon2 hash) | 365 days after the last login | an unused account disappears by itself |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ AUDIT_TTL = 365 * DAY
 SAFETY_RECORD_TTL = 30 * DAY
 QUEUE_TTL = 7 * DAY
 DEAD_LETTER_TTL = 30 * DAY
+OPERATOR_TTL = 365 * DAY
 # Inbox and outbox are split into partitions by user: one lease holder per partition
 # processes it in order, which keeps each person's messages in arrival order even
 # with several workers, and lets a crashed worker's partition be taken over.
@@ -175,6 +177,17 @@ class DeadLetter:
     partition: int
     attempts: int
     reason: str
+
+
+@dataclass
+class Operator:
+    """A console account. `version` changes on logout and password change, which
+    revokes every session issued before."""
+
+    username: str
+    role: str  # operator | supervisor
+    password_hash: str
+    version: int = 1
 
 
 @dataclass

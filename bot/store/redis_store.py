@@ -23,6 +23,7 @@ from bot.store.records import (
     DEAD_LETTER_TTL,
     DEDUP_TTL,
     IDENTITY_TTL,
+    OPERATOR_TTL,
     QUEUE_TTL,
     SESSION_TTL,
     AuditEntry,
@@ -33,6 +34,7 @@ from bot.store.records import (
     DeadLetter,
     Deletion,
     InboxItem,
+    Operator,
     OutboxItem,
     case_expiry,
     new_id,
@@ -447,6 +449,27 @@ class RedisStore:
 
     def release(self, name: str, owner: str) -> None:
         self._call(self._release, keys=[self.keys.lease(name)], args=[owner])
+
+    # console accounts ----------------------------------------------------------
+    def put_operator(self, operator: Operator, now: float) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(
+            self.keys.operator(operator.username),
+            self.crypto.encrypt_json(operator.__dict__),
+            px=_ms(OPERATOR_TTL),
+        )
+        pipe.sadd(self.keys.operators(), operator.username)
+        _extend(pipe, self.keys.operators(), _ms(now + OPERATOR_TTL))
+        self._call(pipe.execute)
+
+    def get_operator(self, username: str, now: float) -> Operator | None:
+        raw = self._call(self.r.get, self.keys.operator(username))
+        return Operator(**self.crypto.decrypt_json(raw)) if raw else None
+
+    def list_operators(self, now: float) -> list[Operator]:
+        names = sorted(n.decode() for n in self._call(self.r.smembers, self.keys.operators()))
+        found = [self.get_operator(n, now) for n in names]
+        return [o for o in found if o is not None]
 
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion:

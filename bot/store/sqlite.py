@@ -21,6 +21,7 @@ from bot.store.records import (
     DEAD_LETTER_TTL,
     DEDUP_TTL,
     IDENTITY_TTL,
+    OPERATOR_TTL,
     QUEUE_TTL,
     SESSION_TTL,
     AuditEntry,
@@ -31,6 +32,7 @@ from bot.store.records import (
     DeadLetter,
     Deletion,
     InboxItem,
+    Operator,
     OutboxItem,
     case_expiry,
     new_id,
@@ -75,10 +77,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     part INTEGER NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL,
     expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS operators (username TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
 """
 EXPIRING_TABLES = (
     "identities", "contacts", "sessions", "seen", "cases", "case_messages", "consents", "audit",
-    "inbox", "outbox", "dead_letters", "leases",
+    "inbox", "outbox", "dead_letters", "leases", "operators",
 )  # fmt: skip
 
 
@@ -492,6 +495,28 @@ class SQLiteStore:
     def release(self, name: str, owner: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM leases WHERE name=? AND owner=?", (name, owner))
+
+    # console accounts ----------------------------------------------------------
+    def put_operator(self, operator: Operator, now: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO operators(username, blob, expires_at) VALUES (?,?,?)",
+                (
+                    operator.username,
+                    self.crypto.encrypt_json(operator.__dict__),
+                    now + OPERATOR_TTL,
+                ),
+            )
+
+    def get_operator(self, username: str, now: float) -> Operator | None:
+        rows = self._read(
+            "SELECT blob FROM operators WHERE username=? AND expires_at>?", (username, now)
+        )
+        return Operator(**self.crypto.decrypt_json(rows[0][0])) if rows else None
+
+    def list_operators(self, now: float) -> list[Operator]:
+        rows = self._read("SELECT blob FROM operators WHERE expires_at>? ORDER BY username", (now,))
+        return [Operator(**self.crypto.decrypt_json(r[0])) for r in rows]
 
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion:

@@ -338,3 +338,15 @@ def test_last_inbound_is_remembered_for_the_whatsapp_window(store) -> None:
     last = store.last_inbound(user, t)
     assert last == pytest.approx(t - 3600)
     assert within_window(last, t) and not within_window(last, t + 24 * 3600)
+
+
+def test_operators(store) -> None:
+    from bot.store.records import Operator
+
+    t = now()
+    store.put_operator(Operator("ana", "supervisor", "$argon2id$hash"), t)
+    store.put_operator(Operator("bob", "operator", "$argon2id$other", version=3), t)
+    assert store.get_operator("ana", t).role == "supervisor"
+    assert [o.username for o in store.list_operators(t)] == ["ana", "bob"]
+    assert store.get_operator("nadie", t) is None
+    assert b"$argon2id$hash" not in raw_bytes(store)

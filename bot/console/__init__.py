@@ -1,0 +1,43 @@
+"""Operator console (Flask blueprint under /console/)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, redirect, request, url_for
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from bot.console import auth
+
+csrf = CSRFProtect()
+
+
+def init_console(app: Flask) -> None:
+    from bot.console.views import bp
+
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
+    app.extensions["console_limiter"] = auth.LoginLimiter()
+    csrf.init_app(app)
+    manager = LoginManager()
+    manager.login_view = "console.login"
+    manager.session_protection = "strong"
+    manager.init_app(app)
+
+    @manager.user_loader
+    def load(user_id: str) -> auth.User | None:
+        return auth.load_user(app.extensions["bot"].store, user_id)
+
+    @manager.unauthorized_handler
+    def unauthorized() -> Response:
+        if request.path.endswith(".json"):
+            return jsonify(error="login required"), 401  # type: ignore[return-value]
+        return redirect(url_for("console.login"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[Response, int]:
+        return jsonify(error="CSRF token missing or invalid"), 400
+
+    # Webhooks are authenticated by signatures, not cookies: no CSRF there.
+    from bot.webhooks import bp as webhooks
+
+    csrf.exempt(webhooks)
+    app.register_blueprint(bp)

@@ -1,0 +1,426 @@
+"""The operator console: queue, case view, messages to the person, referral, audit.
+
+Server-rendered, no build step. Every form carries a CSRF token; every page needs a
+login; every view of a case, message, claim, transfer, export and closure is written
+to the audit log, which only supervisors can read.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from bot.channels.whatsapp import within_window
+from bot.console import auth
+from bot.conversation import inbound_to_dict, outbound_to_dict
+from bot.engine.i18n import N_
+from bot.engine.types import Inbound
+from bot.hours import LIMA
+from bot.risk.codes import PLAIN_ES
+from bot.store.records import AuditEntry, Case, CaseMessage, Commit, OutboxItem
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+
+LEVEL_ES = {"urgent": "Urgente", "high": "Alta", "normal": "Normal"}
+RESPONSE_TARGET = {"urgent": 15 * 60, "high": 4 * 3600, "normal": 24 * 3600}
+REFERRAL_DEADLINE = {"urgent": 24 * 3600, "high": 3 * 86400, "normal": 7 * 86400}
+REFERRAL_DEADLINE_ES = {
+    "urgent": "llamar ya; ficha en 24 h",
+    "high": "ficha en 3 días",
+    "normal": "ficha en 1 semana",
+}
+OPERATOR_MARK = N_("Mensaje de una persona de nuestro equipo:")
+# Canned replies are flow nodes: already sourced, translated, numbers from the table.
+CANNED = (
+    ("emergency", "Números de emergencia"),
+    ("no_report.needs", "Ayuda sin denunciar"),
+    ("reflection", "Periodo de reflexión"),
+    ("rights.non_punishment", "No punibilidad"),
+    ("rights.health", "Salud sin documentos"),
+    ("rights.legal", "Abogado gratis"),
+    ("children.unaccompanied", "Niña o niño solo"),
+)
+CONSENT_NODE = "referral.consent"
+
+
+def rt() -> Any:
+    return current_app.extensions["bot"]
+
+
+def now() -> float:
+    return time.time()
+
+
+def audit(action: str, case_id: str | None = None, detail: str = "") -> AuditEntry:
+    return AuditEntry(now(), current_user.username, action, case_id, detail)
+
+
+def record(*entries: AuditEntry) -> None:
+    rt().store.commit(Commit("console", audit=list(entries)), now())
+
+
+def ago(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h {minutes % 60:02d} min" if hours < 48 else f"{hours // 24} días"
+
+
+def answered(case: Case) -> bool:
+    return any(c.get("choice") == "operator_replied" for c in case.choices)
+
+
+def present(case: Case) -> dict[str, Any]:
+    """What the queue shows of a case: codes in plain words, no message text."""
+    t = now()
+    due = case.opened_at + RESPONSE_TARGET.get(case.level, 86400)
+    if case.channel == "whatsapp" and case.level == "high":
+        last = rt().store.last_inbound(case.user, t)
+        if last:
+            due = min(due, last + 24 * 3600)  # inside WhatsApp's window
+    referral = next((c for c in case.choices if c.get("choice") == "referral_started"), None)
+    referral_due = referral["at"] + REFERRAL_DEADLINE[case.level] if referral else None
+    return {
+        "id": case.id,
+        "level": case.level,
+        "level_es": LEVEL_ES.get(case.level, case.level),
+        "indicators": [PLAIN_ES.get(code, code) for code in case.indicators],
+        "lang": case.lang,
+        "channel": case.channel,
+        "region": case.region or "—",
+        "waiting": ago(t - case.opened_at),
+        "opened_at": case.opened_at,
+        "owner": case.owner,
+        "state": case.state,
+        "target": ago(max(0, due - t)) if t < due else "vencido",
+        "overdue": case.state == "open" and not answered(case) and t > due,
+        "referral": REFERRAL_DEADLINE_ES[case.level] if referral else None,
+        "referral_overdue": bool(referral_due and t > referral_due),
+        "deleted": case.deleted_by_request,
+        "requested_human": case.requested_human,
+    }
+
+
+def queue_cases(tab: str) -> list[Case]:
+    store, t = rt().store, now()
+    if tab == "mine":
+        return store.list_cases(t, owner=current_user.username)
+    if tab == "all":
+        return store.list_cases(t)
+    if tab == "closed":
+        return store.list_cases(t, state="closed")
+    return store.list_cases(t, unassigned=True)
+
+
+def get_case_or_404(case_id: str) -> Case:
+    case = rt().store.get_case(case_id, now())
+    if case is None:
+        abort(404)
+    return case
+
+
+def person_translator(case: Case) -> Any:
+    return rt().engine.translator(case.lang)
+
+
+def overnight_backlog() -> int:
+    """Open, unassigned cases that arrived while nobody was on duty."""
+    hours = rt().engine_hours
+    cases = rt().store.list_cases(now(), unassigned=True)
+    return sum(1 for c in cases if not hours.is_open(datetime.fromtimestamp(c.opened_at, UTC)))
+
+
+# ---------------------------------------------------------------- login/out
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("console/login.html")
+    username = (request.form.get("username") or "").strip()
+    password = request.form.get("password") or ""
+    client = request.remote_addr or "?"
+    limiter: auth.LoginLimiter = current_app.extensions["console_limiter"]
+    if limiter.blocked(f"ip:{client}", f"user:{username}"):
+        operator = None
+    else:
+        operator = auth.verify(rt().store, username, password)
+    if operator is None:
+        limiter.failed(f"ip:{client}", f"user:{username}")
+        flash(
+            "Usuario o contraseña incorrectos, o demasiados intentos. Espera y vuelve a intentar."
+        )
+        return render_template("console/login.html"), 401
+    login_user(auth.User(operator))
+    rt().store.put_operator(operator, now())  # extends the account's expiry
+    record(AuditEntry(now(), operator.username, "login"))
+    return redirect(url_for("console.queue"))
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    operator = current_user.operator
+    auth.revoke(rt().store, operator)  # every cookie issued before stops working
+    record(audit("logout"))
+    logout_user()
+    return redirect(url_for("console.login"))
+
+
+# ---------------------------------------------------------------- queue
+@bp.get("/")
+@login_required
+def queue() -> Any:
+    tab = request.args.get("tab", "unassigned")
+    cases = [present(c) for c in queue_cases(tab)]
+    backlog = overnight_backlog() if current_user.supervisor else None
+    return render_template("console/queue.html", cases=cases, tab=tab, backlog=backlog)
+
+
+@bp.get("/queue.json")
+@login_required
+def queue_json() -> Any:
+    tab = request.args.get("tab", "unassigned")
+    return jsonify(cases=[present(c) for c in queue_cases(tab)])
+
+
+# ---------------------------------------------------------------- case view
+@bp.get("/cases/<case_id>")
+@login_required
+def case_view(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    store, t = rt().store, now()
+    messages = store.case_messages(case.id, t)
+    consents = store.consents(case.user, t)
+    record(audit("case.view", case.id))
+    tr = person_translator(case)
+    canned = [(node, label, tr(rt().engine.flows.node(node).pages[0])) for node, label in CANNED]
+    operators = [o.username for o in store.list_operators(t) if o.username != current_user.username]
+    return render_template(
+        "console/case.html",
+        case=case,
+        view=present(case),
+        messages=messages,
+        consents=consents,
+        triggers={PLAIN_ES.get(k, k): v for k, v in case.triggers.items()},
+        canned=canned,
+        operators=operators,
+        external=[c for c in consents if c.scope == "external"],
+        fmt=lambda ts: datetime.fromtimestamp(ts, LIMA).strftime("%d/%m %H:%M"),
+    )
+
+
+@bp.get("/cases/<case_id>/messages.json")
+@login_required
+def case_messages_json(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    items = rt().store.case_messages(case.id, now())
+    return jsonify(
+        messages=[
+            {"at": m.at, "direction": m.direction, "text": m.text, "kind": m.kind} for m in items
+        ]
+    )
+
+
+def _owned(case: Case) -> None:
+    if case.owner != current_user.username:
+        flash("Primero toma el caso.")
+        abort(redirect(url_for("console.case_view", case_id=case.id)))
+
+
+@bp.post("/cases/<case_id>/claim")
+@login_required
+def claim(case_id: str) -> Any:
+    if rt().store.claim_case(case_id, current_user.username, now(), expected=None):
+        record(audit("case.claim", case_id))
+    else:
+        flash("Otra persona tomó este caso.")
+    return redirect(url_for("console.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/release")
+@login_required
+def release(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    _owned(case)
+    case.owner, case.updated_at = None, now()
+    rt().store.commit(
+        Commit("console", cases=[case], audit=[audit("case.release", case_id)]), now()
+    )
+    return redirect(url_for("console.queue"))
+
+
+@bp.post("/cases/<case_id>/transfer")
+@login_required
+def transfer(case_id: str) -> Any:
+    to = request.form.get("to") or ""
+    if rt().store.get_operator(to, now()) is None:
+        abort(400)
+    if rt().store.claim_case(case_id, to, now(), expected=current_user.username):
+        record(audit("case.transfer", case_id, f"to={to}"))
+    else:
+        flash("No se pudo transferir: el caso ya no es tuyo.")
+    return redirect(url_for("console.queue"))
+
+
+def _send(case: Case, message: dict[str, Any], logged: str) -> bool:
+    store, t = rt().store, now()
+    contact = store.get_contact(case.user, t)
+    if contact is None:
+        flash("No hay forma de escribir a esta persona (sus datos se borraron o expiraron).")
+        return False
+    channel, address = contact
+    if channel == "whatsapp" and not within_window(store.last_inbound(case.user, t), t):
+        template = rt().config.twilio_operator_template_sid
+        if not template:
+            flash("Fuera de la ventana de 24 h de WhatsApp y sin plantilla configurada.")
+            return False
+        message = {"text": "", "content_sid": template, "kind": "operator"}
+        logged = "(plantilla neutra enviada: fuera de la ventana de 24 h de WhatsApp)"
+    partition = rt().service.partition(channel, address)
+    case.updated_at = t
+    if not any(c.get("choice") == "operator_replied" for c in case.choices):
+        case.choices.append({"choice": "operator_replied", "at": t})
+    store.commit(
+        Commit(
+            "console",
+            cases=[case],
+            case_messages=[CaseMessage(case.id, t, "operator", logged)],
+            outbox=[OutboxItem("", partition, channel, address, message, t)],
+            audit=[audit("case.message", case.id)],
+        ),
+        t,
+    )
+    return True
+
+
+@bp.post("/cases/<case_id>/message")
+@login_required
+def message(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    _owned(case)
+    text = (request.form.get("text") or "").strip()
+    if not text or len(text) > 1500:
+        flash("Escribe un mensaje (máximo 1500 caracteres).")
+    else:
+        marked = f"👤 {person_translator(case)(OPERATOR_MARK)}\n{text}"
+        from bot.engine.types import Outbound
+
+        _send(case, outbound_to_dict(Outbound(marked), kind="operator"), text)
+    return redirect(url_for("console.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/note")
+@login_required
+def note(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    text = (request.form.get("text") or "").strip()[:2000]
+    if text:
+        rt().store.commit(
+            Commit(
+                "console",
+                case_messages=[
+                    CaseMessage(case.id, now(), "note", f"{current_user.username}: {text}")
+                ],
+                audit=[audit("case.note", case.id)],
+            ),
+            now(),
+        )
+    return redirect(url_for("console.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/ask-consent")
+@login_required
+def ask_consent(case_id: str) -> Any:
+    """Ask the person, through the bot, whether we may share with another organisation."""
+    case = get_case_or_404(case_id)
+    _owned(case)
+    store, t = rt().store, now()
+    contact = store.get_contact(case.user, t)
+    if contact is None:
+        flash("No hay forma de escribir a esta persona.")
+    else:
+        channel, address = contact
+        partition = rt().service.partition(channel, address)
+        # Through the person's own inbox: the bot shows the question and records the answer.
+        inbound = inbound_to_dict(Inbound(payload=f"go:{CONSENT_NODE}"))
+        store.inbox_put(partition, channel, address, inbound, None, t)
+        case.choices.append({"choice": "external_consent_asked", "at": t})
+        store.commit(Commit("console", cases=[case], audit=[audit("consent.ask", case.id)]), t)
+    return redirect(url_for("console.case_view", case_id=case_id))
+
+
+@bp.post("/cases/<case_id>/close")
+@login_required
+def close(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    outcome = (request.form.get("outcome") or "").strip()[:200]
+    if not outcome:
+        flash("Indica el resultado para cerrar el caso.")
+        return redirect(url_for("console.case_view", case_id=case_id))
+    case.state, case.closed_at, case.outcome, case.updated_at = "closed", now(), outcome, now()
+    rt().store.commit(Commit("console", cases=[case], audit=[audit("case.close", case.id)]), now())
+    return redirect(url_for("console.queue"))
+
+
+# ---------------------------------------------------------------- referral
+@bp.route("/cases/<case_id>/referral", methods=["GET", "POST"])
+@login_required
+def referral(case_id: str) -> Any:
+    case = get_case_or_404(case_id)
+    store, t = rt().store, now()
+    consents = store.consents(case.user, t)
+    external = [c for c in consents if c.scope == "external"]
+    granted = bool(external) and external[-1].granted
+    if request.method == "POST":
+        if not any(c.get("choice") == "referral_started" for c in case.choices):
+            case.choices.append({"choice": "referral_started", "at": t})
+            store.commit(
+                Commit("console", cases=[case], audit=[audit("referral.start", case.id)]), t
+            )
+        return redirect(url_for("console.referral", case_id=case_id))
+    record(audit("case.export", case.id, "referral record"))
+    protected = request.args.get("protection") == "1"
+    services = [s for s in rt().directory.services if s.kind != "hotline"]
+    return render_template(
+        "console/referral.html",
+        case=case,
+        view=present(case),
+        granted=granted,
+        consent=external[-1] if external else None,
+        lead="ACNUR" if protected else "OIM",
+        protected=protected,
+        services=services,
+        needs=[PLAIN_ES.get(code, code) for code in case.indicators],
+        transfer=request.args.get("kind") == "transfer",
+        today=datetime.now(LIMA).strftime("%d/%m/%Y"),
+        fmt=lambda ts: datetime.fromtimestamp(ts, LIMA).strftime("%d/%m/%Y %H:%M"),
+    )
+
+
+# ---------------------------------------------------------------- audit
+@bp.get("/audit")
+@login_required
+def audit_log() -> Any:
+    if not current_user.supervisor:
+        abort(403)
+    entries = rt().store.audit_log(now(), limit=500)
+    record(audit("audit.view"))
+    return render_template(
+        "console/audit.html",
+        entries=entries,
+        fmt=lambda ts: datetime.fromtimestamp(ts, LIMA).strftime("%d/%m/%Y %H:%M:%S"),
+    )

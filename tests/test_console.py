@@ -1,0 +1,227 @@
+"""Console security and behaviour, through Flask's test client on the real SQLite store."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import paths
+from bot.config import load_config, new_data_key
+from bot.console.auth import create_operator
+from bot.runtime import Runtime
+from bot.store.crypto import Crypto
+from bot.store.records import Case, CaseMessage, Commit, new_id
+from bot.store.sqlite import SQLiteStore
+from bot.web import create_app
+
+PASSWORD = "una clave bien larga 123"
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    key = new_data_key()
+    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 48, "DATA_KEY": key,
+                          "OPERATOR_HOURS": "mon-sun 00:00-23:59"})  # fmt: skip
+    store = SQLiteStore(tmp_path / "bot.sqlite3", Crypto([key]))
+    runtime = Runtime(config, store_override=store, senders_override={})
+    create_operator(store, "ana", PASSWORD, "operator")
+    create_operator(store, "bea", PASSWORD, "operator")
+    create_operator(store, "sara", PASSWORD, "supervisor")
+    application = create_app(runtime=runtime)
+    application.config["TESTING"] = True
+    yield application
+    store.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf(client, path: str = "/console/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login(client, username: str = "ana", password: str = PASSWORD):
+    token = csrf(client)
+    return client.post(
+        "/console/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+def make_case(app, level: str = "high", text: str = "me quitaron el pasaporte") -> Case:
+    store = app.extensions["bot"].store
+    t = time.time()
+    user = store.resolve_user([new_id("h")], t)
+    store.put_contact(user, "telegram", "5555", t)
+    case = Case(id=new_id("c"), user=user, level=level, indicators=["documents_withheld"],
+                triggers={"documents_withheld": ["me quitaron el pasaporte"]}, lang="es",
+                channel="telegram", region="Tumbes", opened_at=t, updated_at=t, expires_at=t,
+                consent_scope="in_service", consent_at=t)  # fmt: skip
+    store.commit(Commit(user, cases=[case], case_messages=[CaseMessage(case.id, t, "in", text)]), t)
+    return case
+
+
+def test_no_console_page_answers_without_login(app, client) -> None:
+    case = make_case(app)
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console") or rule.endpoint == "console.login":
+            continue
+        url = rule.rule.replace("<case_id>", case.id)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(url, method=method)
+            assert response.status_code in (302, 400, 401), (method, url, response.status_code)
+            assert "pasaporte" not in response.get_data(as_text=True)
+
+
+def test_login_then_queue_then_logout_by_post_only(app, client) -> None:
+    assert login(client).status_code == 302
+    case = make_case(app)
+    page = client.get("/console/?tab=all").get_data(as_text=True)
+    assert (case.id in page and "Le quitaron" in page) or "documentos" in page.lower()
+    assert client.get("/console/logout").status_code == 405  # never logout on GET
+
+
+def test_csrf_missing_is_400(app, client) -> None:
+    login(client)
+    case = make_case(app)
+    assert client.post(f"/console/cases/{case.id}/claim").status_code == 400
+    assert (
+        client.post("/console/login", data={"username": "ana", "password": PASSWORD}).status_code
+        == 400
+    )
+
+
+def test_script_in_a_message_renders_as_text(app, client) -> None:
+    login(client)
+    case = make_case(app, text="<script>alert('x')</script>")
+    html = client.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    assert "<script>alert('x')</script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_two_simultaneous_claims_one_owner(app) -> None:
+    case = make_case(app, "urgent")
+    clients = []
+    for name in ("ana", "bea"):
+        c = app.test_client()
+        login(c, name)
+        clients.append((c, csrf(c, "/console/")))
+    barrier, results = threading.Barrier(2), []
+
+    def claim(c, token) -> None:
+        barrier.wait()
+        results.append(c.post(f"/console/cases/{case.id}/claim", data={"csrf_token": token}))
+
+    threads = [threading.Thread(target=claim, args=pair) for pair in clients]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    owner = app.extensions["bot"].store.get_case(case.id, time.time()).owner
+    assert owner in ("ana", "bea")
+    claims = [
+        e
+        for e in app.extensions["bot"].store.audit_log(time.time(), case.id)
+        if e.action == "case.claim"
+    ]
+    assert len(claims) == 1
+
+
+def test_operator_cannot_read_the_audit_log_supervisor_can(app, client) -> None:
+    login(client, "ana")
+    case = make_case(app)
+    client.get(f"/console/cases/{case.id}")
+    assert client.get("/console/audit").status_code == 403
+    supervisor = app.test_client()
+    login(supervisor, "sara")
+    page = supervisor.get("/console/audit").get_data(as_text=True)
+    assert "case.view" in page and "ana" in page
+
+
+def test_cookie_stops_working_after_logout(app, client) -> None:
+    login(client)
+    cookie = client.get_cookie("session")
+    assert client.get("/console/").status_code == 200
+    client.post("/console/logout", data={"csrf_token": csrf(client, "/console/")})
+    stolen = app.test_client()
+    stolen.set_cookie("session", cookie.value)
+    assert stolen.get("/console/").status_code == 302  # the old cookie is revoked
+
+
+def test_login_is_rate_limited_with_one_generic_error(app, client) -> None:
+    for _ in range(5):
+        response = login(client, "ana", "wrong password here")
+        assert response.status_code == 401
+        assert "Usuario o contraseña incorrectos" in response.get_data(as_text=True)
+    blocked = login(client, "ana", PASSWORD)  # right password, but too many failures
+    assert blocked.status_code == 401 and "Usuario o contraseña incorrectos" in blocked.get_data(
+        as_text=True
+    )
+    assert login(app.test_client(), "nobody", "whatever password").status_code == 401
+
+
+def test_secure_cookie_flags(tmp_path: Path) -> None:
+    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 48, "DATA_KEY": new_data_key(),
+                          "PUBLIC_BASE_URL": "https://bot.example.org"})  # fmt: skip
+    application = create_app(config)
+    assert application.config["SESSION_COOKIE_SECURE"] is True
+    assert application.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert application.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_writing_to_the_person_goes_to_the_outbox_marked_and_audited(app, client) -> None:
+    login(client)
+    case = make_case(app)
+    token = csrf(client, "/console/")
+    client.post(
+        f"/console/cases/{case.id}/message", data={"text": "Hola, soy Ana", "csrf_token": token}
+    )
+    store = app.extensions["bot"].store
+    assert not any(
+        m.direction == "operator" for m in store.case_messages(case.id, time.time())
+    )  # not owner
+    client.post(f"/console/cases/{case.id}/claim", data={"csrf_token": token})
+    client.post(
+        f"/console/cases/{case.id}/message", data={"text": "Hola, soy Ana", "csrf_token": token}
+    )
+    queued = [i for p in range(8) for i in store.outbox_batch(p, time.time())]
+    assert len(queued) == 1 and queued[0].address == "5555"
+    assert queued[0].message["text"].startswith("👤 Mensaje de una persona de nuestro equipo:")
+    actions = [e.action for e in store.audit_log(time.time(), case.id)]
+    assert "case.message" in actions and "case.claim" in actions
+
+
+def test_referral_record_needs_external_consent(app, client) -> None:
+    login(client)
+    case = make_case(app)
+    page = client.get(f"/console/cases/{case.id}/referral").get_data(as_text=True)
+    assert "no ha dado su consentimiento" in page and "Puntos focales" not in page
+
+
+def test_operators_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    env = {
+        "DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "s" * 48,
+        "DATA_KEY": new_data_key(),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run([sys.executable, "-m", "bot", "operators", "add", "rosa", "--role", "supervisor"],
+                          input=PASSWORD + "\n", capture_output=True, text=True, cwd=paths.ROOT, env=env,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0 and "rosa" in done.stdout
+    store = SQLiteStore(tmp_path / "bot.sqlite3", Crypto([env["DATA_KEY"]]))
+    assert store.get_operator("rosa", time.time()).role == "supervisor"
+    short = subprocess.run([sys.executable, "-m", "bot", "operators", "add", "x"], input="short\n",
+                           capture_output=True, text=True, cwd=paths.ROOT, env=env, timeout=60)  # fmt: skip
+    assert short.returncode == 2 and "at least 12" in short.stderr
