@@ -55,6 +55,18 @@ CANNED = (
     ("children.unaccompanied", "Niña o niño solo"),
 )
 CONSENT_NODE = "referral.consent"
+WORDS_ES = {
+    "open": "abierto", "closed": "cerrado", "asked": "se le preguntó", "notice": "aviso de urgencia",
+    "request": "pidió hablar con una persona", "withdrawn": "lo retiró", "operator": "registrado por el equipo",
+    "no_complaint": "no quiere denunciar", "external_consent_asked": "se pidió consentimiento para derivar",
+    "referral_started": "derivación iniciada", "consent_withdrawn": "retiró el consentimiento",
+    "consent_asked": "no aceptó que leamos sus mensajes",
+}  # fmt: skip
+
+
+@bp.app_template_filter("es")
+def in_spanish(word: str | None) -> str:
+    return WORDS_ES.get(word or "", word or "")
 
 
 def rt() -> Any:
