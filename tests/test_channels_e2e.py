@@ -80,6 +80,17 @@ def text_update(update_id: int, chat_id: int, text: str, lang: str = "es") -> di
     }
 
 
+def expected_replies(engine, texts: list[str], lang: str = "es") -> list[str]:
+    """What the engine alone answers to these messages, in order: the reference that
+    delivered replies are compared with."""
+    session, expected = Session(), []
+    for text in texts:
+        result = engine.handle(session, Inbound(text=text, lang_hint=lang))
+        session = result.session
+        expected += [m.text for m in result.messages]
+    return expected
+
+
 def wa_form(sid: str, sender: str, body: str) -> dict[str, str]:
     return {
         "MessageSid": sid,
@@ -176,13 +187,7 @@ def test_twenty_quick_messages_are_answered_in_order(stack: Stack) -> None:
     for i, text in enumerate(texts):
         assert stack.tg(text_update(100 + i, 888, text)).status_code == 200
     stack.drain(workers=3)
-    # The same conversation on the engine alone is the expected order.
-    expected: list[str] = []
-    session = Session()
-    for text in texts:
-        result = stack.runtime.engine.handle(session, Inbound(text=text, lang_hint="es"))
-        session = result.session
-        expected += [m.text for m in result.messages]
+    expected = expected_replies(stack.runtime.engine, texts)
     assert [m["text"] for m in messages(stack.telegram)] == expected
 
 

@@ -18,7 +18,6 @@ import redis
 
 from bot import paths
 from bot.config import load_config, new_data_key
-from bot.engine.types import Inbound, Session
 from bot.runtime import Runtime
 from bot.store.crypto import Crypto
 from bot.store.redis_store import RedisStore
@@ -27,7 +26,7 @@ from bot.web import create_app
 from bot.worker import Sender, Worker
 
 from fakes.servers import fake_telegram, messages
-from test_channels_e2e import TG_SECRET, TG_TOKEN, text_update
+from test_channels_e2e import TG_SECRET, TG_TOKEN, expected_replies, text_update
 
 
 def free_port() -> int:
@@ -119,12 +118,7 @@ def test_sigkilled_worker_loses_nothing_and_repeats_nothing(tmp_path: Path) -> N
         for item in store.outbox_batch(partition, time.time(), limit=10_000):
             sent.setdefault(item.address, []).append(item.message["text"])
     for chat, texts in people.items():
-        session, expected = Session(), []
-        for text in texts:
-            result = runtime.engine.handle(session, Inbound(text=text, lang_hint="es"))
-            session = result.session
-            expected += [m.text for m in result.messages]
-        assert sent[chat] == expected, chat
+        assert sent[chat] == expected_replies(runtime.engine, texts), chat
     cases = store.list_cases(time.time(), state=None)
     assert len(cases) == 1 and cases[0].level == "urgent"
 
@@ -207,12 +201,7 @@ def test_store_down_answers_inline_then_replays_in_order(tmp_path: Path, private
             if not (worker.run_once() + sender.run_once()):
                 break
         assert not runtime.spool.pending()
-        session, expected = Session(), []
-        for text in texts:
-            result = runtime.engine.handle(session, Inbound(text=text, lang_hint="es"))
-            session = result.session
-            expected += [m.text for m in result.messages]
-        assert [m["text"] for m in messages(telegram)] == expected
+        assert [m["text"] for m in messages(telegram)] == expected_replies(runtime.engine, texts)
     finally:
         server.shutdown()
         telegram.stop()
