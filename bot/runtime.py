@@ -6,6 +6,8 @@ from here, so that they agree on the store, the keys, the engine and the channel
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,7 +22,10 @@ from bot.hours import OperatorHours
 from bot.spool import Spool
 from bot.store import open_store
 from bot.store.crypto import Crypto
-from bot.store.port import Store
+from bot.store.port import Store, StoreUnavailable
+from bot.store.records import Commit, OutboxItem
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,12 +56,26 @@ class Runtime:
             hooks.append(self.alert_on_call)
         return ConversationService(self.engine, self.store, self.crypto, on_urgent=hooks)
 
+    def accept_inbound(
+        self, channel: str, address: str, inbound: dict, dedup_key: str | None
+    ) -> bool:
+        """Record an inbound message durably (guarantee 1). True when recorded or a
+        redelivery; False when the store was down and it went to the spool instead,
+        in which case the caller answers inline with the emergency message."""
+        partition = self.service.partition(channel, address)
+        try:
+            if not self.store.inbox_put(
+                partition, channel, address, inbound, dedup_key, time.time()
+            ):
+                log.info("%s redelivery ignored", channel)
+            return True
+        except StoreUnavailable:
+            self.spool.append(self.spool.record(partition, channel, address, inbound, dedup_key))
+            log.error("store unavailable: %s message spooled", channel)
+            return False
+
     def alert_on_call(self, case: object) -> None:
         """A content-free alert to the on-call chat, through the durable outbox."""
-        import time
-
-        from bot.store.records import Commit, OutboxItem
-
         chat = self.config.operator_alert_telegram_chat or ""
         text = "⚠️ Nuevo caso URGENTE en la consola. Ábrela para atenderlo."
         item = OutboxItem("", self.service.partition("telegram", chat), "telegram", chat,

@@ -13,14 +13,12 @@ import logging
 import signal
 import sys
 import threading
-import time
 from typing import TextIO
 
 from bot.channels import telegram
 from bot.config import Config, load_config
 from bot.conversation import inbound_to_dict
 from bot.runtime import Runtime
-from bot.store.port import StoreUnavailable
 from bot.worker import Sender, Worker
 
 log = logging.getLogger(__name__)
@@ -70,23 +68,8 @@ def poll_telegram(runtime: Runtime, stop: threading.Event) -> None:
         for update in updates:
             parsed = telegram.parse(update.to_dict(), bot)
             if parsed is not None:
-                partition = runtime.service.partition(telegram.NAME, parsed.address)
                 inbound = inbound_to_dict(parsed.inbound)
-                try:
-                    runtime.store.inbox_put(
-                        partition,
-                        telegram.NAME,
-                        parsed.address,
-                        inbound,
-                        parsed.dedup_key,
-                        time.time(),
-                    )
-                except StoreUnavailable:
-                    runtime.spool.append(
-                        runtime.spool.record(
-                            partition, telegram.NAME, parsed.address, inbound, parsed.dedup_key
-                        )
-                    )
+                runtime.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key)
             offset = update.update_id + 1
     loop.close()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from twilio.twiml.messaging_response import MessagingResponse
@@ -28,19 +27,6 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 def runtime() -> Runtime:
     return current_app.extensions["bot"]
-
-
-def _record(rt: Runtime, channel: str, address: str, inbound: dict[str, Any], dedup: str) -> bool:
-    """True when recorded (or a redelivery); False when it had to be spooled."""
-    partition = rt.service.partition(channel, address)
-    try:
-        if not rt.store.inbox_put(partition, channel, address, inbound, dedup, time.time()):
-            log.info("%s redelivery ignored", channel)
-        return True
-    except StoreUnavailable:
-        rt.spool.append(rt.spool.record(partition, channel, address, inbound, dedup))
-        log.error("store unavailable: %s message spooled, emergency answer inline", channel)
-        return False
 
 
 def _twiml(text: str | None = None) -> Response:
@@ -74,7 +60,7 @@ def whatsapp_inbound() -> Response | tuple[Response, int]:
         return jsonify(error=str(exc)), 400
     rt = runtime()
     inbound = inbound_to_dict(parsed.inbound)
-    if _record(rt, whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
+    if rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
         return _twiml()
     return _twiml(rt.engine.emergency("es")[0].text)
 
@@ -121,7 +107,7 @@ def telegram_inbound() -> Response | tuple[Response, int]:
     if parsed is None:
         return jsonify(ok=True, ignored=True)
     inbound = inbound_to_dict(parsed.inbound)
-    if _record(rt, telegram.NAME, parsed.address, inbound, parsed.dedup_key):
+    if rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key):
         if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
             return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
         return jsonify(ok=True)
