@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot.directory import render
 from bot.directory.gazetteer import Gazetteer
+from bot.directory.hotlines import localized
 from bot.directory.model import DirectoryError, load_directory
 from bot.directory.search import Searcher, SearchError
 from bot.engine.i18n import Catalogs, Translator
@@ -61,6 +62,6 @@ def run(
     translator = Translator(Catalogs(LOCALES_DIR), lang, lambda i: directory.hotlines[i].number)
     for page in render.pages(result, directory, translator, with_distance=point is not None):
         out.write(page + "\n\n")
-    lines = ", ".join(f"{h.number} ({h.name.get(lang) or h.name['es']})" for h in result.hotlines)
+    lines = ", ".join(f"{h.number} ({localized(h.name, lang)})" for h in result.hotlines)
     out.write(f"24h / {lines}\n")
     return 0

@@ -18,6 +18,13 @@ from bot.engine.i18n import N_, Translator
 DISPLAY_ORDER = ("105", "113", "100", "1818", "1884", "1810")
 
 
+def localized(values: dict[str, str] | None, lang: str) -> str:
+    """A directory text in the person's language, else the Spanish source."""
+    if not values:
+        return ""
+    return values.get(lang) or values.get("es", "")
+
+
 @dataclass(frozen=True)
 class Hotline:
     id: str
@@ -58,14 +65,14 @@ def describe(line: Hotline, t: Translator) -> str:
     if line.hours_24h:
         facts.append(t(N_("24 horas")))
     elif line.hours:
-        facts.append(line.hours.get(lang) or line.hours["es"])
+        facts.append(localized(line.hours, lang))
     if line.free:
         facts.append(t(N_("gratis")))
     if line.anonymous:
         facts.append(t(N_("puede ser anónima")))
     tail = f" ({', '.join(facts)})" if facts else ""
-    text = f"📞 {line.number} · {line.name.get(lang) or line.name['es']}\n"
-    text += f"{line.what.get(lang) or line.what['es']}{tail}"
+    text = f"📞 {line.number} · {localized(line.name, lang)}\n"
+    text += f"{localized(line.what, lang)}{tail}"
     if line.whatsapp:
         text += "\n" + t(N_("WhatsApp: {number}"), number=line.whatsapp)
     return text

@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from bot.directory.hotlines import Hotline
+from bot.directory.hotlines import Hotline, localized
 from bot.paths import DIRECTORY_PATH, ROOT
 
 SCHEMA_PATH = ROOT / "directory.schema.json"
@@ -90,9 +90,7 @@ class Service:
         return self.coverage == "national"
 
     def text(self, field_value: dict[str, str] | None, lang: str) -> str:
-        if not field_value:
-            return ""
-        return field_value.get(lang) or field_value.get("es", "")
+        return localized(field_value, lang)
 
     def caseworker_view(self) -> dict[str, Any]:
         """Focal points and referral notes: for the operator console's referral form only."""
@@ -115,8 +113,7 @@ class Directory:
         return [o for s in self.public_services() for o in s.offices]
 
     def need_label(self, need: str, lang: str) -> str:
-        labels = self.need_labels.get(need, {})
-        return labels.get(lang) or labels.get("es") or need
+        return localized(self.need_labels.get(need), lang) or need
 
 
 def _entry_name(raw: dict[str, Any], path: list[Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.directory.hotlines import DISPLAY_ORDER, paginate
+from bot.directory.hotlines import DISPLAY_ORDER, localized, paginate
 from bot.directory.model import Directory, Service
 from bot.directory.search import Hit, SearchResult
 from bot.engine.flows import MAX_CHARS
@@ -205,7 +205,7 @@ def as_json(result: SearchResult, directory: Directory, lang: str) -> dict[str, 
             for s in result.national
         ],
         "hotlines": [
-            {"id": h.id, "number": h.number, "name": h.name.get(lang) or h.name["es"]}
+            {"id": h.id, "number": h.number, "name": localized(h.name, lang)}
             for h in result.hotlines
         ],
     }
