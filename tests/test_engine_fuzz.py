@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from bot.engine.engine import Engine
 from bot.engine.types import Inbound, Session
 
+from test_engine import _offers_menu
+
 NASTY = st.sampled_from(
     [
         "",
@@ -37,13 +39,6 @@ NASTY = st.sampled_from(
 TEXT = st.one_of(
     NASTY, st.text(max_size=300), st.text(alphabet=st.characters(), min_size=1000, max_size=3000)
 )
-
-
-def _offers_menu(messages) -> bool:
-    payloads = {b.payload for m in messages for b in m.buttons}
-    return "cmd:menu" in payloads or any(
-        p.startswith(("opt:menu:", "opt:language:")) for p in payloads
-    )
 
 
 @settings(
