@@ -314,7 +314,7 @@ class Engine:
         elif command == "more":
             node = self.flows.nodes.get(s.node or "")
             more = [p for p in s.options if p.startswith(ACT) and MORE_SUFFIX + ":" in p]
-            if node and s.page + 1 < len(self._pages(reply, inbound, node)):
+            if node and s.page + 1 < len(self._pages(reply, node)):
                 self._show(reply, inbound, node.id, page=s.page + 1, push=False)
             elif more and self._on_payload(reply, inbound, more[0]):
                 return
@@ -414,7 +414,7 @@ class Engine:
             )
         return None
 
-    def _pages(self, reply: _Reply, inbound: Inbound, node: Node) -> list[str]:
+    def _pages(self, reply: _Reply, node: Node) -> list[str]:
         if node.type == "action":
             return list(reply.session.data.get("_pages") or [])
         return list(node.pages)
