@@ -1,0 +1,81 @@
+"""Whole yes/no answers to the caseworker offer, in the four languages.
+
+The consent question is the one place where a misread word decides who reads a
+person's messages, so an answer must be a whole answer: "sí, por favor", "dale",
+"no gracias", "oui s'il vous plaît". A single word inside a longer sentence ("y si me
+despiden?") is a new message, to be assessed and answered on its own; "no sé" is unsure,
+never a refusal. The phrases are data (`answers.yaml`), like the risk lexicon.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from bot.engine.normalize import tokens
+from bot.engine.types import LANGS
+
+Answer = Literal["yes", "no", "unsure"]
+ANSWERS: tuple[Answer, ...] = ("yes", "no", "unsure")
+_PATH = Path(__file__).with_name("answers.yaml")
+MAX_TOKENS = 12  # a longer message is never a bare answer
+
+
+class AnswerPhrases:
+    """The phrases of `answers.yaml`, normalised once."""
+
+    def __init__(self, raw: dict) -> None:
+        self.phrases: dict[tuple[str, ...], Answer] = {}
+        for lang in LANGS:
+            section = raw.get(lang) or {}
+            unknown = set(section) - set(ANSWERS)
+            if unknown:
+                raise ValueError(f"answers.yaml: {lang}: unknown keys {sorted(unknown)}")
+            for answer in ANSWERS:
+                for phrase in section.get(answer) or []:
+                    if not isinstance(phrase, str):
+                        raise ValueError(f"answers.yaml: {lang}.{answer}: {phrase!r} is not text")
+                    toks = tokens(phrase)
+                    known = self.phrases.get(toks)
+                    # The safer reading wins a clash between languages: unsure over yes/no.
+                    if known is None or answer == "unsure":
+                        self.phrases[toks] = answer
+        self.politeness = sorted(
+            {tokens(p) for p in raw.get("politeness") or []}, key=len, reverse=True
+        )
+
+    def read(self, text: str) -> Answer | None:
+        """ "yes", "no" or "unsure" when the whole message is that answer; else None."""
+        toks = tokens(text)
+        if not toks or len(toks) > MAX_TOKENS:
+            return None
+        seen: set[tuple[str, ...]] = set()
+        pending = [toks]
+        while pending:  # try the message, then with politeness taken off either end
+            current = pending.pop()
+            if not current or current in seen:
+                continue
+            seen.add(current)
+            if current in self.phrases:
+                return self.phrases[current]
+            for polite in self.politeness:
+                n = len(polite)
+                if current[:n] == polite:
+                    pending.append(current[n:])
+                if current[-n:] == polite:
+                    pending.append(current[:-n])
+        return None
+
+
+@lru_cache(maxsize=1)
+def phrases() -> AnswerPhrases:
+    with _PATH.open(encoding="utf-8") as fh:
+        return AnswerPhrases(yaml.safe_load(fh))
+
+
+def read_answer(text: str) -> Answer | None:
+    """The answer a whole message gives to a yes/no question, if it is one."""
+    return phrases().read(text)
