@@ -44,6 +44,12 @@ class ActionResult:
 
     outcome: str | None = None
     fallback: str | None = None  # an interceptor's node for text nothing else understood
+    # An interceptor's nodes around the normal route: `lead` before it (the emergency
+    # numbers), `follow` after it (the urgent notice, the consent offer), `reprompt`
+    # after it only when the route answered a typed message (a question asked again).
+    lead: str | None = None
+    follow: str | None = None
+    reprompt: str | None = None
     params: dict[str, object] = field(default_factory=dict)  # fill the node's own text
     pages: list[str] = field(default_factory=list)
     before: list[Outbound] = field(default_factory=list)
@@ -62,6 +68,16 @@ Handler = Callable[[Context], ActionResult]
 # person types "more".
 ACT = "act"
 MORE_SUFFIX = ".more"
+
+# Session data keys the engine itself owns.
+STOPPED = "stopped"  # the person asked not to be written to, until they write again
+CHOICES = "choices"  # [[code, unix time], ...]: flow choices, codes only, no words
+
+# Events the engine itself emits (bot.cases.events names the rest).
+STOP_EVENT = "session.stop"  # the person asked not to be written to
+RESUME_EVENT = "session.resume"  # ...and wrote again
+CHOICE_EVENT = "choice"  # {choice}: a flow choice, e.g. no_complaint
+DELETE_EVENT = "session.delete"
 
 
 def act(handler: str, value: str = "") -> str:
@@ -115,10 +131,13 @@ def delete_data(ctx: Context) -> ActionResult:
     """
     ctx.session.data.clear()
     ctx.session.stack.clear()
-    return ActionResult(outcome="done", events=[Event("session.delete")])
+    return ActionResult(outcome="done", events=[Event(DELETE_EVENT)])
 
 
 @builtin.register("session.stop")
 def stop(ctx: Context) -> ActionResult:
+    """Stop means stop: nobody writes until the person writes again (the engine lifts
+    the flag on their next message; the console refuses an operator's message)."""
     ctx.session.data.pop("screening", None)
-    return ActionResult(outcome="done", events=[Event("session.stop")])
+    ctx.session.data[STOPPED] = True
+    return ActionResult(outcome="done", events=[Event(STOP_EVENT)])

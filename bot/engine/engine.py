@@ -3,7 +3,11 @@
 Pure and channel-neutral: it imports no web framework, platform SDK or database.
 The terminal channel, the tests and production all drive this same function.
 
-Order of precedence for a typed message, chosen so that safety always wins:
+Every typed message first goes through the interceptors (risk assessment), in every
+state. An interceptor may take over the reply (`outcome`), or add a node shown before
+the normal route (`lead`: the emergency numbers) and one shown after it (`follow`: the
+consent offer, the urgent notice), so that a question gets its answer and the safety
+net in the same turn. Then, in order of precedence, chosen so that safety always wins:
 1. an emergency word anywhere in the message (not negated: "no es urgente");
 2. a number or a button payload picking one of the options last shown;
 3. the label of one of the options last shown (the context wins over a command:
@@ -23,7 +27,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.engine.actions import ACT, MORE_SUFFIX, ActionResult, Context, Registry, builtin
+from bot.engine.actions import (
+    ACT,
+    CHOICE_EVENT,
+    CHOICES,
+    DELETE_EVENT,
+    MORE_SUFFIX,
+    RESUME_EVENT,
+    STOPPED,
+    ActionResult,
+    Context,
+    Registry,
+    builtin,
+)
 from bot.engine.flows import (
     DELETE,
     EMERGENCY,
@@ -46,7 +62,8 @@ from bot.engine.types import LANGS, Button, Event, Inbound, Outbound, Result, Se
 log = logging.getLogger(__name__)
 
 MAX_STACK = 12
-MAX_CHAIN = 4
+MAX_CHAIN = 5
+MAX_CHOICES = 20
 
 LABEL_MORE = N_("Más ▶")
 LABEL_BACK = N_("◀ Atrás")
@@ -64,6 +81,12 @@ class _Reply:
     messages: list[Outbound] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     fallback: str | None = None
+    # The static reply of a store or engine failure: it must not open anything.
+    static: bool = False
+    led: bool = False  # an interceptor put the emergency numbers first this turn
+    answered: bool = False  # the route answered with a topic, an input or "not understood"
+    quiet: bool = False  # an escalation answers this turn: no "I did not understand"
+    shown: set[str] = field(default_factory=set)
 
 
 class Engine:
@@ -76,6 +99,7 @@ class Engine:
         interceptors: Sequence[Interceptor] = (),
         location_node: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        emergency_follow: str | None = None,
     ) -> None:
         self.flows = flows
         self.catalogs = catalogs
@@ -87,6 +111,10 @@ class Engine:
         self.interceptors = list(interceptors)
         self.location_node = location_node
         self.clock = clock
+        # Shown after the emergency numbers when a person asks for them (an emergency
+        # word, the menu's emergency option): it opens the urgent case and says when a
+        # person answers. Never after the static reply of a failure.
+        self.emergency_follow = emergency_follow
         self._emergency = PhraseIndex((w, EMERGENCY) for w in flows.emergency_words)
         self._commands = PhraseIndex(
             (w, name) for name, words in flows.commands.items() for w in words
@@ -112,16 +140,16 @@ class Engine:
             self._route(reply, inbound)
         except Exception:  # a person must never get silence because of a bug here
             log.exception("engine failure; answering with the emergency message")
-            reply = _Reply(session.clone())
+            reply = _Reply(session.clone(), static=True)
             self._show(reply, inbound, EMERGENCY, push=False)
-        if any(e.name == "session.delete" for e in reply.events):
+        if any(e.name == DELETE_EVENT for e in reply.events):
             reply.session = Session()
         return Result(reply.session, reply.messages, reply.events)
 
     def emergency(self, lang: str | None = None) -> list[Outbound]:
         """The static emergency message, for when nothing else can run (store down)."""
         hint = (lang or "es").lower().split("-")[0].split("_")[0]
-        reply = _Reply(Session(lang=hint if hint in LANGS else "es", welcomed=True))
+        reply = _Reply(Session(lang=hint if hint in LANGS else "es", welcomed=True), static=True)
         self._show(reply, Inbound(), EMERGENCY, push=False)
         return reply.messages
 
@@ -137,6 +165,9 @@ class Engine:
             if hint in LANGS:
                 s.lang = hint
 
+        if s.data.pop(STOPPED, None):
+            reply.events.append(Event(RESUME_EVENT))  # they wrote again: stop is over
+
         if inbound.kind == "media":
             self._show(reply, inbound, MEDIA, push=False)
             return
@@ -145,10 +176,26 @@ class Engine:
             return
 
         text = inbound.text or ""
-        if text.strip() and self._intercept(reply, inbound, text):
+        found = self._intercept(reply, inbound, text) if text.strip() else ActionResult()
+        if found.outcome:
+            self._show(reply, inbound, found.outcome)
             return
+        reply.led = bool(found.lead)
+        reply.quiet = bool(found.lead or found.follow or found.reprompt)
+        if found.lead:
+            self._show(reply, inbound, found.lead)
+        if not ((found.lead or found.follow) and (s.lang is None or not s.welcomed)):
+            self._dispatch(reply, inbound, text)
+        if found.follow:
+            self._show(reply, inbound, found.follow)
+        elif found.reprompt and reply.answered:
+            self._show(reply, inbound, found.reprompt)
+
+    def _dispatch(self, reply: _Reply, inbound: Inbound, text: str) -> None:
+        """The normal route of a message, once the interceptors have seen it."""
+        s = reply.session
         toks = self._emergency.prepare(text)
-        if self._is_emergency(toks):
+        if not reply.led and self._is_emergency(toks):
             self._show(reply, inbound, EMERGENCY)
             return
 
@@ -183,6 +230,7 @@ class Engine:
             return
 
         topic = self._best_topic(text)
+        reply.answered = True
         if topic:
             self._show(reply, inbound, topic)
             return
@@ -193,12 +241,14 @@ class Engine:
             return
         self._unknown(reply, inbound)
 
-    def _intercept(self, reply: _Reply, inbound: Inbound, text: str) -> bool:
-        """Run every interceptor on a typed message; True when one took over the reply.
+    def _intercept(self, reply: _Reply, inbound: Inbound, text: str) -> ActionResult:
+        """Run every interceptor on a typed message; return what they ask the route to do.
 
         Interceptors see every message in every state (risk assessment must), before
         the emergency words: an urgent escalation carries the emergency numbers itself.
+        The first interceptor that names a node wins; events and messages add up.
         """
+        plan = ActionResult()
         for interceptor in self.interceptors:
             found = interceptor(self._context(reply, inbound, {}), text)
             if found is None:
@@ -207,9 +257,11 @@ class Engine:
             reply.events.extend(found.events)
             reply.fallback = reply.fallback or found.fallback
             if found.outcome:
-                self._show(reply, inbound, found.outcome)
-                return True
-        return False
+                return ActionResult(outcome=found.outcome)
+            plan.lead = plan.lead or found.lead
+            plan.follow = plan.follow or found.follow
+            plan.reprompt = plan.reprompt or found.reprompt
+        return plan
 
     def _pick(self, s: Session, text: str) -> str | None:
         """The payload of the option chosen by its number or its label, if any."""
@@ -344,6 +396,8 @@ class Engine:
 
     def _unknown(self, reply: _Reply, inbound: Inbound) -> None:
         """Never a dead end: say so kindly, give the emergency line, offer the way on."""
+        if reply.quiet:
+            return
         if reply.fallback:
             self._show(reply, inbound, reply.fallback)
             return
@@ -361,6 +415,11 @@ class Engine:
         s = reply.session
         for _ in range(MAX_CHAIN):
             node = self.flows.node(node_id)
+            if node_id in reply.shown:
+                return  # a node is said once per turn, however many routes lead to it
+            reply.shown.add(node_id)
+            if node.choice:
+                self._record_choice(reply, node.choice)
             if push and s.node not in (None, node_id, LANGUAGE) and node_id not in (MENU, LANGUAGE):
                 s.stack = [*s.stack, s.node][-MAX_STACK:]
             if node_id == MENU:
@@ -378,10 +437,21 @@ class Engine:
                 node_id, page, push = target, 0, False
                 continue
             self._emit_node(reply, node, page)
-            if not node.next:
+            after = node.next
+            if node_id == EMERGENCY and self.emergency_follow and not reply.static:
+                after = self.emergency_follow
+            if not after:
                 return
-            node_id, page, push = node.next, 0, False
+            node_id, page, push = after, 0, False
         log.error("flow chain too long at node %s", node_id)
+
+    def _record_choice(self, reply: _Reply, choice: str) -> None:
+        """A flow choice a caseworker should know of ("no quiero denunciar"): codes and
+        times only, kept in the session until a case can hold them."""
+        at = int(self.clock().timestamp())
+        kept = [c for c in reply.session.data.get(CHOICES) or [] if c[0] != choice]
+        reply.session.data[CHOICES] = [*kept, [choice, at]][-MAX_CHOICES:]
+        reply.events.append(Event(CHOICE_EVENT, {"choice": choice}))
 
     def _apply(
         self, reply: _Reply, inbound: Inbound, node: Node, result: ActionResult, page: int
@@ -389,6 +459,8 @@ class Engine:
         """Apply a handler's result; return the node to continue with, if any."""
         reply.messages.extend(result.before)
         reply.events.extend(result.events)
+        if result.lead:  # e.g. the emergency numbers before an urgent notice
+            self._show(reply, inbound, result.lead, push=False)
         if result.outcome and result.outcome in node.outcomes:
             return node.outcomes[result.outcome]
         if not result.pages and node.pages:

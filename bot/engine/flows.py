@@ -94,6 +94,7 @@ class Node:
     nav: bool = True
     translate: bool = True
     request_location: bool = False
+    choice: str | None = None  # a choice code recorded when the node is shown
 
     def targets(self) -> list[str]:
         """Nodes this node can lead to by its own edges."""
@@ -192,6 +193,7 @@ def _build_node(node_id: str, file: str, raw: Mapping[str, Any]) -> Node:
         nav=raw.get("nav", True),
         translate=raw.get("translate", True),
         request_location=raw.get("request_location", False),
+        choice=raw.get("choice"),
     )
 
 
