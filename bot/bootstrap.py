@@ -36,7 +36,10 @@ def build_engine(
     directory_path: Path = paths.DIRECTORY_PATH,
     operator_hours: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    on_call: bool | None = None,
 ) -> Engine:
+    """The production engine. `on_call`: urgent cases also alert an on-call chat
+    (default: whether OPERATOR_ALERT_TELEGRAM_CHAT is set), which the urgent notice says."""
     directory = load_directory(directory_path)
     lines = directory.hotlines
     registry = Registry()
@@ -44,7 +47,9 @@ def build_engine(
     registry.update(hotline_handlers(lines))
     registry.update(directory_handlers.handlers(directory, Gazetteer()))
     hours = OperatorHours.parse(operator_hours or os.environ.get("OPERATOR_HOURS") or DEFAULT_HOURS)
-    registry.update(case_handlers.handlers(hours))
+    if on_call is None:
+        on_call = bool(os.environ.get("OPERATOR_ALERT_TELEGRAM_CHAT"))
+    registry.update(case_handlers.handlers(hours, on_call=on_call))
     entry_points = (LOCATION_NODE, *case_handlers.ENTRY_NODES)
     flows = load_flows(flows_dir, lines.keys(), registry.names(), entry_points)
     catalogs = Catalogs(locales_dir)
@@ -56,6 +61,7 @@ def build_engine(
         registry,
         interceptors=[case_handlers.interceptor(assess)],
         location_node=LOCATION_NODE,
+        emergency_follow=case_handlers.EMERGENCY_NODE,
         **({"clock": clock} if clock else {}),
     )
 

@@ -1,11 +1,19 @@
 """Escalation in the conversation: every typed message is assessed, in every state.
 
-- `urgent` opens a case at once, with the emergency numbers in the same reply and
-  notice that a caseworker may now read the messages (with a way to say no).
-- `high` offers a caseworker and asks consent; a refusal is respected, recorded, and
-  the person hears they can ask again any time. It is not asked again in this session.
-- `normal` gives information: when nothing else understood the message, the person is
-  offered a short optional screening or a person.
+- Risk adds up over turns: the level is computed over every code seen in this
+  conversation (`bot.cases.state`), and an open case is raised when it rises.
+- `urgent` opens a case at once. The numbers come first, in the order the danger asks
+  for (113 for a medical emergency, 113 option 5 for self-harm, 1810 for a child, 105
+  otherwise); then one honest notice says who will read the messages and when, with a
+  way to say no. Emergency words and the menu's emergency option do exactly the same.
+- `high` offers a caseworker and asks consent. Only a whole yes or no answers it
+  (`bot.cases.answers`); anything else is a new message, answered on its own, and the
+  question is asked again once, briefly. A refusal is respected and recorded; the offer
+  comes back only if the level rises.
+- `normal` gives information: a child with no risk signal gets the children's page
+  (1810); others, when nothing else understood them, a short optional screening.
+- A helper (someone writing for a friend or a daughter) gets a helper's words; the
+  level is the one of the person described.
 - An explicit request for a person always opens a case.
 
 Pure conversation logic: what must be stored leaves as events (bot.cases.events),
@@ -20,24 +28,64 @@ from datetime import datetime
 from babel.dates import format_date, format_time
 
 from bot.cases import events as ev
-from bot.engine.actions import ActionResult, Context, Registry
+from bot.cases.answers import read_answer
+from bot.cases.others import about_someone_else
+from bot.cases.state import IN_SERVICE, RiskState
+from bot.engine.actions import CHOICES, ActionResult, Context, Registry
 from bot.engine.engine import Interceptor
+from bot.engine.flows import EMERGENCY
 from bot.engine.i18n import N_
 from bot.engine.types import Event
 from bot.hours import LIMA, OperatorHours
 from bot.risk import Assessment
-from bot.risk.codes import level_for, severity
+from bot.risk.codes import (
+    ASKS_FOR_HELP,
+    IMMEDIATE_DANGER,
+    MEDICAL_EMERGENCY,
+    MINOR,
+    NONE,
+    SELF_HARM,
+    URGENCY,
+    URGENT,
+    level_for,
+    severity,
+)
 
-IN_SERVICE = "in_service"
-URGENT_NODE = "risk.urgent"
+URGENT_NODE = "risk.urgent"  # the notice after the numbers
+URGENT_LEADS = {  # the numbers first, in the order this danger asks for
+    SELF_HARM: "risk.self_harm",
+    MEDICAL_EMERGENCY: "risk.medical",
+    "child": "risk.child",
+    "helper": "risk.helper_urgent",
+    IMMEDIATE_DANGER: EMERGENCY,
+}
+EMERGENCY_NODE = "risk.emergency"  # after the numbers an emergency word or button shows
 CONSENT_NODE = "risk.consent"
+HELPER_CONSENT_NODE = "risk.consent.helper"
+CONSENT_AGAIN_NODE = "risk.consent.again"
+CONSENT_UNSURE_NODE = "risk.consent.unsure"
+CONSENT_YES_NODE = "risk.consent.yes"
+CONSENT_NO_NODE = "risk.consent.no"
 NORMAL_NODE = "risk.normal"
 RELAYED_NODE = "risk.relayed"
+CHILDREN_NODE = "children"
 REFERRAL_CONSENT_NODE = "referral.consent"  # shown when an operator asks from the console
+# Where a typed yes/no answers the offer: the question itself, or asked again.
+ASKING_NODES = frozenset(
+    {CONSENT_NODE, HELPER_CONSENT_NODE, CONSENT_AGAIN_NODE, CONSENT_UNSURE_NODE}
+)
 # Nodes shown without the person navigating there: flow validation counts them as entry points.
-ENTRY_NODES = (URGENT_NODE, CONSENT_NODE, NORMAL_NODE, RELAYED_NODE, REFERRAL_CONSENT_NODE)
-YES = {"si", "sí", "yes", "sim", "oui", "s", "y", "dale", "ok", "claro", "quiero", "bueno"}
-NO = {"no", "nao", "não", "non", "nope", "n"}
+ENTRY_NODES = (
+    URGENT_NODE,
+    *sorted(set(URGENT_LEADS.values()) - {EMERGENCY}),
+    EMERGENCY_NODE,
+    *sorted(ASKING_NODES),
+    CONSENT_YES_NODE,
+    CONSENT_NO_NODE,
+    NORMAL_NODE,
+    RELAYED_NODE,
+    REFERRAL_CONSENT_NODE,
+)
 
 # Screening: at most six yes/no/skip questions from the SOP's risk indicators
 # (001 §3.3.1), each mapped to one code. Never a story, a name or a place.
@@ -50,17 +98,32 @@ SCREENING = (
     ("isolation", "screening.q6"),
 )
 
+OPENED_NOW = "opened_now"  # a case opened in this turn (cleared on every message)
 Assess = Callable[[str, str | None], Assessment]
+AboutOther = Callable[[str], bool]
 
 
 def case_state(ctx: Context) -> dict:
     return ctx.session.data.get("case") or {}
 
 
-def when_text(ctx: Context, hours: OperatorHours, level: str) -> str:
-    """When a person will answer, honestly, from OPERATOR_HOURS (America/Lima)."""
+def _when(ctx: Context, hours: OperatorHours) -> tuple[bool, str, str]:
+    """(open now, the day and the time the team is next back, in the person's language)."""
     now: datetime = ctx.now
     if hours.is_open(now):
+        return True, "", ""
+    back = hours.next_open(now).astimezone(LIMA)
+    return (
+        False,
+        format_date(back, "EEEE d", locale=ctx.t.lang),
+        format_time(back, "HH:mm", locale=ctx.t.lang),
+    )
+
+
+def when_text(ctx: Context, hours: OperatorHours, level: str) -> str:
+    """When a person will answer, honestly, from OPERATOR_HOURS (America/Lima)."""
+    is_open, day, at = _when(ctx, hours)
+    if is_open:
         return {
             "urgent": ctx.t(
                 N_(
@@ -73,17 +136,6 @@ def when_text(ctx: Context, hours: OperatorHours, level: str) -> str:
                 )
             ),
         }.get(level, ctx.t(N_("Una persona te escribirá aquí en las próximas 24 horas.")))
-    back = hours.next_open(now).astimezone(LIMA)
-    day = format_date(back, "EEEE d", locale=ctx.t.lang)
-    at = format_time(back, "HH:mm", locale=ctx.t.lang)
-    if level == "urgent":
-        return ctx.t(
-            N_(
-                "Estamos fuera de horario. Avisamos a nuestro equipo de guardia, pero puede que no te respondan hasta el {day} a las {time}. No esperes: llama a las líneas de 24 horas."
-            ),
-            day=day,
-            time=at,
-        )
     return ctx.t(
         N_(
             "Estamos fuera de horario. Nuestro equipo vuelve el {day} a las {time} (hora de Lima) y te escribirá entonces."
@@ -93,21 +145,59 @@ def when_text(ctx: Context, hours: OperatorHours, level: str) -> str:
     )
 
 
+def urgent_notice_text(
+    ctx: Context, hours: OperatorHours, on_call: bool, already: bool, helper: bool
+) -> str:
+    """One coherent notice: who is told now, when a person reads, how to say no."""
+    is_open, day, at = _when(ctx, hours)
+    if already:
+        first = ctx.t(N_("Tu caso ya está con nuestro equipo."))
+    elif is_open:
+        first = ctx.t(N_("Ya avisamos a nuestro equipo de turno."))
+    elif on_call:
+        first = ctx.t(N_("Ya avisamos a nuestro equipo de guardia."))
+    else:
+        first = ctx.t(N_("Dejamos aviso a nuestro equipo."))
+    if is_open:
+        when = ctx.t(N_("Una persona te escribirá aquí en unos 15 minutos."))
+    else:
+        when = ctx.t(
+            N_(
+                "Estamos fuera de horario: puede que nadie lea tus mensajes hasta el {day} a las {time} (hora de Lima). No esperes: llama a las líneas de 24 horas."
+            ),
+            day=day,
+            time=at,
+        )
+    if helper:
+        reads = ctx.t(
+            N_(
+                "Esa persona podrá leer tus mensajes para ver contigo cómo ayudar. Si no quieres, toca el botón."
+            )
+        )
+    else:
+        reads = ctx.t(
+            N_("Esa persona podrá leer tus mensajes para ayudarte. Si no quieres, toca el botón.")
+        )
+    return "\n".join((first, when, reads))
+
+
 def _open_case(
     ctx: Context,
     assessment: dict,
     how: str,
-    text: str | None,
+    texts: list[str] | None,
     requested_human: bool = False,
 ) -> Event:
     level = assessment.get("level") or "normal"
-    if level == "none":
+    if level == NONE:
         level = "normal"
     previous = case_state(ctx)
     if previous.get("open") and severity(previous.get("level", "normal")) < severity(level):
         level = previous["level"]  # never lower an open case's level
     ctx.session.data["case"] = {"open": True, "level": level, "scope": IN_SERVICE}
-    ctx.session.data.pop("risk", None)
+    risk = RiskState(ctx.session)
+    risk.drop_pending()
+    risk.data[OPENED_NOW] = True  # the notice that follows the numbers says it
     return Event(
         ev.CASE_OPEN,
         {
@@ -116,51 +206,106 @@ def _open_case(
             "triggers": dict(assessment.get("triggers") or {}),
             "consent": IN_SERVICE,
             "how": how,
-            "text": text,
+            "texts": [t for t in texts or [] if t],
             "requested_human": requested_human,
             "region": (ctx.session.data.get("services") or {}).get("region"),
             "lang": ctx.t.lang,
+            "choices": list(ctx.session.data.get(CHOICES) or []),
         },
     )
 
 
-def interceptor(assess: Assess) -> Interceptor:
+def urgent_lead(risk: RiskState, new: set[str]) -> str:
+    """The numbers to put first: what just arrived decides, else what was seen."""
+    for codes in (new, risk.seen):
+        for code in (SELF_HARM, MEDICAL_EMERGENCY):
+            if code in codes:
+                return URGENT_LEADS[code]
+    if risk.helper:
+        return URGENT_LEADS["helper"]
+    if risk.minor:
+        return URGENT_LEADS["child"]
+    return URGENT_LEADS[IMMEDIATE_DANGER]
+
+
+def _escalate_urgent(
+    ctx: Context,
+    risk: RiskState,
+    new: set[str],
+    text: str | None,
+    triggers: dict,
+    events: list[Event],
+) -> ActionResult:
+    held = list((risk.pending or {}).get("texts") or [])
+    events.append(_open_case(ctx, risk.assessment(triggers), "notice", [*held, text or ""]))
+    return ActionResult(lead=urgent_lead(risk, new), events=events)
+
+
+def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) -> Interceptor:
     def intercept(ctx: Context, text: str) -> ActionResult | None:
-        if ctx.session.node != CONSENT_NODE and "risk" in ctx.session.data:
-            # They moved on without answering: the held message is dropped, never kept.
-            ctx.session.data["risk"].pop("pending", None)
-        case = case_state(ctx)
-        found: list[Event] = []
-        relayed = bool(case.get("open")) and case.get("scope") == IN_SERVICE
-        if relayed:
+        risk = RiskState(ctx.session)
+        risk.data.pop(OPENED_NOW, None)
+        events: list[Event] = []
+        if risk.pending and ctx.session.node in ASKING_NODES:
+            answer = read_answer(text)
+            if answer == "yes":
+                return ActionResult(outcome=CONSENT_YES_NODE)
+            if answer == "no":
+                return ActionResult(outcome=CONSENT_NO_NODE)
+            if answer == "unsure":
+                risk.mark_reasked()
+                return ActionResult(outcome=CONSENT_UNSURE_NODE)
+        if risk.pending and risk.pending.get("reasked"):
+            risk.drop_pending()  # asked again and they moved on: the held words go
+
+        if risk.relayed:
             # Free text the bot does not understand is for the caseworker: say it arrived.
-            found.append(Event(ev.CASE_MESSAGE, {"text": text}))
-        fallback = RELAYED_NODE if relayed else None
+            events.append(Event(ev.CASE_MESSAGE, {"text": text}))
         assessment = assess(text, ctx.session.lang)
-        if assessment.level == "none":
-            return ActionResult(events=found, fallback=fallback) if found else None
-        data = assessment.to_json()
-        if case.get("open"):
-            found.append(Event(ev.CASE_ASSESSED, data))
-            if assessment.level == "urgent" and case.get("level") != "urgent":
-                found.append(_open_case(ctx, data, "notice", None))
-                return ActionResult(outcome=URGENT_NODE, events=found)
-            return ActionResult(events=found, fallback=fallback or NORMAL_NODE)
-        if assessment.level == "urgent":
-            found.append(_open_case(ctx, data, "notice", text))
-            return ActionResult(outcome=URGENT_NODE, events=found)
-        risk = ctx.session.data.setdefault("risk", {})
-        if assessment.level == "high" and not risk.get("refused"):
-            # Held (encrypted, in the session) only until the person answers.
-            risk["pending"] = {"text": text, "assessment": data}
-            return ActionResult(outcome=CONSENT_NODE, events=found)
-        risk["last"] = data
-        return ActionResult(events=found, fallback=NORMAL_NODE)
+        if assessment.level != NONE and about_other(text):
+            risk.mark_helper()
+        new = risk.add(assessment.indicators)
+        level = risk.level
+        triggers = assessment.triggers
+
+        if risk.case_open:
+            if new or severity(level) < severity(risk.case.get("level", "normal")):
+                events.append(Event(ev.CASE_ASSESSED, risk.assessment(triggers)))
+            if level == URGENT and risk.case.get("level") != URGENT:
+                return _escalate_urgent(ctx, risk, new, None, triggers, events)
+            if new & set(URGENCY):
+                # A new danger on an urgent case: the right numbers again, first.
+                return ActionResult(lead=urgent_lead(risk, new), events=events)
+            fallback = RELAYED_NODE if risk.relayed else None
+            if assessment.level != NONE and not fallback:
+                fallback = NORMAL_NODE
+            return ActionResult(events=events, fallback=fallback)
+
+        if level == URGENT:
+            return _escalate_urgent(ctx, risk, new, text, triggers, events)
+        if risk.may_offer():
+            risk.hold(text, triggers)
+            consent = HELPER_CONSENT_NODE if risk.helper else CONSENT_NODE
+            return ActionResult(follow=consent, events=events)
+        if risk.pending:
+            # Not an answer: a new message, answered on its own; the offer is asked
+            # again once, briefly, after that answer.
+            if new:
+                risk.hold(text, triggers)
+            risk.mark_reasked()
+            return ActionResult(reprompt=CONSENT_AGAIN_NODE, events=events)
+        if MINOR in new and not risk.helper:
+            return ActionResult(follow=CHILDREN_NODE, events=events)
+        if assessment.level != NONE:
+            return ActionResult(events=events, fallback=NORMAL_NODE)
+        return ActionResult(events=events) if events else None
 
     return intercept
 
 
-def handlers(hours: OperatorHours) -> Registry:
+def handlers(hours: OperatorHours, on_call: bool = False) -> Registry:
+    """The escalation handlers. `on_call`: urgent cases alert an on-call chat
+    (OPERATOR_ALERT_TELEGRAM_CHAT), so the out-of-hours notice may say so."""
     registry = Registry()
 
     def answered(ctx: Context, level: str) -> ActionResult:
@@ -168,45 +313,52 @@ def handlers(hours: OperatorHours) -> Registry:
 
     @registry.register("cases.urgent_notice")
     def urgent_notice(ctx: Context) -> ActionResult:
-        return answered(ctx, "urgent")
+        risk = RiskState(ctx.session)
+        already = not risk.data.pop(OPENED_NOW, False)
+        text = urgent_notice_text(ctx, hours, on_call, already, risk.helper)
+        return ActionResult(params={"notice": text})
+
+    @registry.register("cases.emergency")
+    def emergency(ctx: Context) -> ActionResult:
+        """An emergency word or the menu's emergency option: an urgent case, as a
+        typed emergency would open (the numbers were shown just before)."""
+        risk = RiskState(ctx.session)
+        if risk.data.get(OPENED_NOW):  # the interceptor opened it for these very words
+            return ActionResult(outcome="done")
+        risk.add([IMMEDIATE_DANGER, ASKS_FOR_HELP])
+        if case_state(ctx).get("open") and case_state(ctx).get("level") == URGENT:
+            return ActionResult(outcome="done")
+        text = ctx.inbound.text if ctx.inbound.text and not ctx.inbound.payload else None
+        event = _open_case(ctx, risk.assessment({}), "notice", [text or ""])
+        return ActionResult(outcome="done", events=[event])
 
     @registry.register("cases.consent_yes")
     def consent_yes(ctx: Context) -> ActionResult:
-        pending = (ctx.session.data.get("risk") or {}).get("pending") or {}
-        assessment = pending.get("assessment") or {"level": "high"}
-        event = _open_case(ctx, assessment, "asked", pending.get("text"))
+        risk = RiskState(ctx.session)
+        pending = risk.pending or {}
+        assessment = pending.get("assessment") or risk.assessment()
+        if assessment.get("level") in (None, NONE):
+            assessment = {**assessment, "level": "high"}
+        event = _open_case(ctx, assessment, "asked", pending.get("texts"))
         return ActionResult(outcome="done", events=[event])
 
     @registry.register("cases.consent_no")
     def consent_no(ctx: Context) -> ActionResult:
-        risk = ctx.session.data.setdefault("risk", {})
-        pending = risk.pop("pending", None) or {}
-        risk["refused"] = True
-        assessment = pending.get("assessment") or {}
-        return ActionResult(
-            outcome="done",
-            events=[
-                Event(
-                    ev.CONSENT,
-                    {
-                        "scope": IN_SERVICE,
-                        "granted": False,
-                        "how": "asked",
-                        "level": assessment.get("level"),
-                        "indicators": assessment.get("indicators", []),
-                    },
-                )
-            ],
+        risk = RiskState(ctx.session)
+        pending = risk.drop_pending()
+        risk.refuse()
+        assessment = pending.get("assessment") or risk.assessment()
+        event = Event(
+            ev.CONSENT,
+            {
+                "scope": IN_SERVICE,
+                "granted": False,
+                "how": "asked",
+                "level": assessment.get("level"),
+                "indicators": assessment.get("indicators", []),
+            },
         )
-
-    @registry.register("cases.consent_text")
-    def consent_text(ctx: Context) -> ActionResult:
-        words = set(ctx.inbound.text.lower().replace("!", " ").replace(".", " ").split())
-        if words & YES and not words & NO:
-            return ActionResult(outcome="accepted")
-        if words & NO:
-            return ActionResult(outcome="declined")
-        return ActionResult(outcome="unclear")
+        return ActionResult(outcome="helper" if risk.helper else "done", events=[event])
 
     def external(ctx: Context, granted: bool) -> ActionResult:
         event = Event(ev.CONSENT, {"scope": "external", "granted": granted, "how": "asked"})
@@ -226,8 +378,11 @@ def handlers(hours: OperatorHours) -> Registry:
 
     @registry.register("cases.request_human")
     def request_human(ctx: Context) -> ActionResult:
-        last = (ctx.session.data.get("risk") or {}).get("last") or {}
-        event = _open_case(ctx, last or {"level": "normal"}, "request", None, requested_human=True)
+        risk = RiskState(ctx.session)
+        risk.add([ASKS_FOR_HELP])
+        assessment = risk.assessment()
+        held = (risk.pending or {}).get("texts")
+        event = _open_case(ctx, assessment, "request", held, requested_human=True)
         level = ctx.session.data["case"]["level"]
         return ActionResult(events=[event], params={"when": when_text(ctx, hours, level)})
 
@@ -235,18 +390,9 @@ def handlers(hours: OperatorHours) -> Registry:
     def withdraw(ctx: Context) -> ActionResult:
         case = ctx.session.data.setdefault("case", {})
         case["scope"] = None
-        return ActionResult(
-            events=[Event(ev.CONSENT, {"scope": IN_SERVICE, "granted": False, "how": "withdrawn"})]
-        )
-
-    @registry.register("cases.no_complaint")
-    def no_complaint(ctx: Context) -> ActionResult:
-        """Opening the non-reporting route is a choice a caseworker should know about."""
-        if case_state(ctx).get("open"):
-            return ActionResult(
-                outcome="done", events=[Event(ev.CHOICE, {"choice": "no_complaint"})]
-            )
-        return ActionResult(outcome="done")
+        event = Event(ev.CONSENT, {"scope": IN_SERVICE, "granted": False, "how": "withdrawn"})
+        child = RiskState(ctx.session).minor and level_for(RiskState(ctx.session).seen) == URGENT
+        return ActionResult(outcome="child" if child else "done", events=[event])
 
     @registry.register("session.delete")
     def delete(ctx: Context) -> ActionResult:
@@ -268,16 +414,20 @@ def handlers(hours: OperatorHours) -> Registry:
     def result(ctx: Context) -> ActionResult:
         answers = ctx.session.data.pop("screening", {}) or {}
         codes = sorted(code for code, value in answers.items() if value == "yes")
-        level = level_for(codes)
-        data = {"level": level, "indicators": codes, "triggers": {c: ["screening"] for c in codes}}
-        if level == "urgent":
-            return ActionResult(outcome="urgent", events=[_open_case(ctx, data, "notice", None)])
+        risk = RiskState(ctx.session)
+        risk.add(codes)
+        data = risk.assessment({c: ["screening"] for c in codes})
+        level = data["level"]
+        if level == URGENT:
+            event = _open_case(ctx, data, "notice", None)
+            return ActionResult(
+                outcome="urgent", lead=urgent_lead(risk, set(codes)), events=[event]
+            )
         if level == "high":
             if case_state(ctx).get("open"):
                 return ActionResult(outcome="open", events=[Event(ev.CASE_ASSESSED, data)])
-            ctx.session.data.setdefault("risk", {})["pending"] = {"text": None, "assessment": data}
+            risk.hold(None, data["triggers"])
             return ActionResult(outcome="high")
-        ctx.session.data.setdefault("risk", {})["last"] = data
         return ActionResult(outcome="normal" if codes else "none")
 
     return registry
