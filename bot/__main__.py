@@ -23,6 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--role", choices=("both", "worker", "sender"), default="both")
     chat = sub.add_parser("chat", help="a conversation in the terminal")
     chat.add_argument("--lang", choices=LANGS, help="skip the language menu")
+    chat.add_argument(
+        "--events",
+        action="store_true",
+        help="also print each engine event to stderr as one JSON line (codes, never text)",
+    )
     assess = sub.add_parser("assess", help="risk assessment of TEXT or of stdin lines")
     assess.add_argument("text", nargs="*", help="text to assess (default: stdin)")
     services = sub.add_parser("services", help="find the nearest services")
@@ -44,9 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _chat(lang: str | None) -> int:
+def _chat(lang: str | None, events: bool = False) -> int:
     from bot.bootstrap import default_engine
-    from bot.channels.terminal import TerminalChat, run
+    from bot.channels.terminal import TerminalChat, event_printer, run
     from bot.config import load_config
     from bot.conversation import ConversationService
     from bot.store import open_store
@@ -55,7 +60,8 @@ def _chat(lang: str | None) -> int:
     config = load_config()
     engine = default_engine()
     store = open_store(config)
-    service = ConversationService(engine, store, Crypto(config.data_keys))
+    hooks = [event_printer(sys.stderr)] if events else []
+    service = ConversationService(engine, store, Crypto(config.data_keys), on_events=hooks)
     chat = TerminalChat(engine, lang=lang, service=service)
     try:
         return run(chat, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
@@ -113,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     if args.command == "chat":
-        return _chat(args.lang)
+        return _chat(args.lang, args.events)
     if args.command == "run":
         from bot.serve import run
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 
 from bot.cases import events as ev
@@ -36,6 +36,7 @@ from bot.store.records import (
 log = logging.getLogger(__name__)
 
 UrgentHook = Callable[[Case], None]
+EventHook = Callable[[list[Event]], None]
 PURGE_EVERY = 3600.0  # seconds between sweeps of expired rows (SQLite; Redis expires keys)
 
 
@@ -54,12 +55,14 @@ class ConversationService:
         crypto: Crypto,
         clock: Callable[[], float] = time.time,
         on_urgent: Iterable[UrgentHook] = (),
+        on_events: Iterable[EventHook] = (),
     ) -> None:
         self.engine = engine
         self.store = store
         self.crypto = crypto
         self.clock = clock
         self.on_urgent = list(on_urgent)
+        self.on_events = list(on_events)  # e.g. `chat --events`: codes only, after commit
         self._last_purge = 0.0
 
     def user_for(self, channel: str, address: str, create: bool = True) -> str | None:
@@ -106,6 +109,7 @@ class ConversationService:
             if deletion.kept_safety_record:
                 audit = [AuditEntry(now, "person", "person.delete", deletion.case_id)]
             self.store.commit(Commit(user, audit=audit, outbox=queued, inbox_done=item), now)
+            self._tell(result.events)
             return result.messages
         self.store.put_contact(user, channel, address, now)
         change, alerts = self._changes(user, channel, case, result, now)
@@ -117,7 +121,15 @@ class ConversationService:
                     hook(opened)
                 except Exception:  # an alert channel failing must not lose the reply
                     log.exception("urgent alert hook failed")
+        self._tell(result.events)
         return result.messages
+
+    def _tell(self, events: list[Event]) -> None:
+        for hook in self.on_events:
+            try:
+                hook(events)
+            except Exception:  # an observer failing must not lose the reply
+                log.exception("event hook failed")
 
     def _queued(
         self,
@@ -140,108 +152,165 @@ class ConversationService:
     ) -> tuple[Commit, list[Case]]:
         stored = result.session.to_dict()
         stored["data"].pop("case", None)  # derived from the store on every turn
-        change = Commit(user, session=stored)
-        alerts: list[Case] = []
+        turn = _Turn(user, channel, result.session, Commit(user, session=stored), now, case)
         for event in result.events:
-            case = self._apply(event, user, channel, case, result.session, change, alerts, now)
-        if case is not None and case not in change.cases:
-            if any(
-                e.name in (ev.CASE_OPEN, ev.CASE_ASSESSED, ev.CHOICE, ev.CONSENT)
-                for e in result.events
-            ):
-                change.cases.append(case)
-        return change, alerts
+            handler = EVENT_HANDLERS.get(event.name)
+            if handler is not None:
+                handler(turn, event.data)
+        if turn.case is not None and turn.changed and turn.case not in turn.change.cases:
+            turn.change.cases.append(turn.case)
+        return turn.change, turn.alerts
 
-    def _apply(
-        self,
-        event: Event,
-        user: str,
-        channel: str,
-        case: Case | None,
-        session: Session,
-        change: Commit,
-        alerts: list[Case],
-        now: float,
-    ) -> Case | None:
-        data = event.data
-        if event.name == ev.CASE_OPEN:
-            was_urgent = case is not None and case.level == "urgent"
-            if case is None:
-                case = Case(
-                    id=new_id("c"),
-                    user=user,
-                    level=data["level"],
-                    indicators=sorted(data.get("indicators") or []),
-                    triggers=dict(data.get("triggers") or {}),
-                    lang=data.get("lang") or session.lang or "es",
-                    channel=channel,
-                    region=data.get("region"),
-                    opened_at=now,
-                    updated_at=now,
-                    expires_at=now,
-                )
-                change.audit.append(AuditEntry(now, "bot", "case.open", case.id, case.level))
-            else:
-                self._merge(case, data, now)
-            case.requested_human = case.requested_human or bool(data.get("requested_human"))
-            if data.get("consent") == IN_SERVICE:
-                case.consent_scope, case.consent_at = IN_SERVICE, now
-                change.consents.append(
-                    Consent(user, case.id, IN_SERVICE, True, now, data.get("how") or "asked")
-                )
-                if data.get("text"):
-                    change.case_messages.append(CaseMessage(case.id, now, "in", data["text"]))
-            if case.level == "urgent" and not was_urgent:
-                alerts.append(case)
-                change.audit.append(AuditEntry(now, "bot", "alert.urgent", case.id))
-            change.cases.append(case)
-        elif event.name == ev.CASE_ASSESSED and case is not None:
-            before = case.level
-            self._merge(case, data, now)
-            if case.level == "urgent" and before != "urgent":
-                alerts.append(case)
-        elif event.name == ev.CASE_MESSAGE and case is not None:
-            if case.consent_scope == IN_SERVICE:  # checked here too: never trust the caller
-                change.case_messages.append(CaseMessage(case.id, now, "in", data["text"]))
-                case.updated_at = now
-                if case not in change.cases:
-                    change.cases.append(case)
-        elif event.name == ev.CONSENT:
-            detail = ""
-            if data.get("level"):
-                detail = f"level={data['level']} codes={','.join(data.get('indicators') or [])}"
-            change.consents.append(
-                Consent(
-                    user,
-                    case.id if case else None,
-                    data.get("scope", IN_SERVICE),
-                    bool(data.get("granted")),
-                    now,
-                    data.get("how", "asked"),
-                    detail,
-                )
-            )
-            if (
-                case is not None
-                and not data.get("granted")
-                and data.get("scope", IN_SERVICE) == IN_SERVICE
-            ):
-                case.consent_scope = None
-                case.choices.append({"choice": f"consent_{data.get('how', 'refused')}", "at": now})
-        elif event.name == ev.CHOICE and case is not None:
-            case.choices.append({"choice": data.get("choice"), "at": now})
-        return case
 
-    @staticmethod
-    def _merge(case: Case, data: dict, now: float) -> None:
-        level = data.get("level") or case.level
-        if level != "none" and severity(level) < severity(case.level):  # more severe
-            case.level = level
-        case.indicators = sorted(set(case.indicators) | set(data.get("indicators") or []))
+@dataclass
+class _Turn:
+    """What one inbound message changes in the store, built event by event."""
+
+    user: str
+    channel: str
+    session: Session
+    change: Commit
+    now: float
+    case: Case | None
+    alerts: list[Case] = field(default_factory=list)
+    changed: bool = False  # the case must be written back
+
+    def audit(self, action: str, detail: str = "") -> None:
+        case_id = self.case.id if self.case else None
+        self.change.audit.append(AuditEntry(self.now, "bot", action, case_id, detail))
+
+    def choose(self, choice: str, at: float | None = None, **extra: object) -> None:
+        if self.case is not None:
+            self.case.choices.append({"choice": choice, "at": at or self.now, **extra})
+            self.case.updated_at = self.now
+            self.changed = True
+
+    def merge(self, data: dict) -> None:
+        """Raise the level and add codes; a rise is shown in the case and audited."""
+        assert self.case is not None
+        before = self.case.level
+        level = data.get("level") or before
+        if level != "none" and severity(level) < severity(before):  # more severe
+            self.case.level = level
+            self.choose("level_raised", **{"from": before, "to": level})
+            self.audit("case.level", f"{before}->{level}")
+        codes = set(self.case.indicators) | set(data.get("indicators") or [])
+        self.case.indicators = sorted(codes)
         for code, words in (data.get("triggers") or {}).items():
-            merged = case.triggers.setdefault(code, [])
+            merged = self.case.triggers.setdefault(code, [])
             merged.extend(w for w in words if w not in merged)
-        case.updated_at = now
+        self.case.updated_at = self.now
+        self.changed = True
+        if self.case.level == "urgent" and before != "urgent":
+            self.alerts.append(self.case)
+            self.audit("alert.urgent")
+
+
+def _on_case_open(turn: _Turn, data: dict) -> None:
+    now = turn.now
+    if turn.case is None:
+        turn.case = Case(
+            id=new_id("c"),
+            user=turn.user,
+            level=data["level"],
+            indicators=sorted(data.get("indicators") or []),
+            triggers=dict(data.get("triggers") or {}),
+            lang=data.get("lang") or turn.session.lang or "es",
+            channel=turn.channel,
+            region=data.get("region"),
+            opened_at=now,
+            updated_at=now,
+            expires_at=now,
+        )
+        turn.audit("case.open", turn.case.level)
+        for choice, at in data.get("choices") or []:  # what they chose before the case
+            turn.choose(str(choice), float(at))
+        if turn.case.level == "urgent":
+            turn.alerts.append(turn.case)
+            turn.audit("alert.urgent")
+    else:
+        turn.merge(data)
+    case = turn.case
+    case.requested_human = case.requested_human or bool(data.get("requested_human"))
+    if data.get("consent") == IN_SERVICE:
+        case.consent_scope, case.consent_at = IN_SERVICE, now
+        turn.change.consents.append(
+            Consent(turn.user, case.id, IN_SERVICE, True, now, data.get("how") or "asked")
+        )
+        for text in data.get("texts") or []:
+            turn.change.case_messages.append(CaseMessage(case.id, now, "in", text))
+    turn.changed = True
+
+
+def _on_case_assessed(turn: _Turn, data: dict) -> None:
+    if turn.case is not None:
+        turn.merge(data)
+
+
+def _on_case_message(turn: _Turn, data: dict) -> None:
+    case = turn.case
+    if case is not None and case.consent_scope == IN_SERVICE:  # never trust the caller
+        turn.change.case_messages.append(CaseMessage(case.id, turn.now, "in", data["text"]))
+        case.updated_at = turn.now
+        turn.changed = True
+
+
+def _on_consent(turn: _Turn, data: dict) -> None:
+    detail = ""
+    if data.get("level"):
+        detail = f"level={data['level']} codes={','.join(data.get('indicators') or [])}"
+    scope = data.get("scope", IN_SERVICE)
+    case = turn.case
+    turn.change.consents.append(
+        Consent(
+            turn.user,
+            case.id if case else None,
+            scope,
+            bool(data.get("granted")),
+            turn.now,
+            data.get("how", "asked"),
+            detail,
+        )
+    )
+    if case is not None:
+        turn.changed = True
+        if not data.get("granted") and scope == IN_SERVICE:
+            case.consent_scope = None
+            turn.choose(f"consent_{data.get('how', 'refused')}")
+
+
+def _on_choice(turn: _Turn, data: dict) -> None:
+    turn.choose(str(data.get("choice")))
+
+
+def _on_stop(turn: _Turn, data: dict) -> None:
+    """Stop means stop: the console refuses an operator's message until they write."""
+    turn.choose("stopped")
+    if turn.case is not None:
+        turn.audit("person.stop")
+
+
+def _on_resume(turn: _Turn, data: dict) -> None:
+    turn.choose("resumed")
+
+
+EVENT_HANDLERS: dict[str, Callable[[_Turn, dict], None]] = {
+    ev.CASE_OPEN: _on_case_open,
+    ev.CASE_ASSESSED: _on_case_assessed,
+    ev.CASE_MESSAGE: _on_case_message,
+    ev.CONSENT: _on_consent,
+    ev.CHOICE: _on_choice,
+    ev.SESSION_STOP: _on_stop,
+    ev.SESSION_RESUME: _on_resume,
+}
+
+
+def stopped(case: Case) -> bool:
+    """The person asked not to be written to and has not written since."""
+    for choice in reversed(case.choices):
+        if choice.get("choice") in ("stopped", "resumed"):
+            return choice["choice"] == "stopped"
+    return False
 
 
 def inbound_to_dict(inbound: Inbound) -> dict:

@@ -8,12 +8,14 @@ Buttons print as numbered options; the person types the number or the label.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Protocol, TextIO
 
+from bot.cases.events import public
 from bot.engine.engine import Engine
 from bot.engine.types import Event, Inbound, Outbound, Session
 
@@ -43,6 +45,17 @@ def parse_line(line: str) -> Inbound | None:
         kind = lowered.split(" ")[0].lstrip("/")
         return Inbound.media("voice" if kind == "media" else kind)
     return Inbound(text=line)
+
+
+def event_printer(out: TextIO) -> Callable[[list[Event]], None]:
+    """`chat --events`: one JSON line per engine event, codes and levels only."""
+
+    def show(events: list[Event]) -> None:
+        for event in events:
+            out.write(json.dumps(public(event.name, event.data), ensure_ascii=False) + "\n")
+        out.flush()
+
+    return show
 
 
 def render(message: Outbound) -> str:

@@ -26,7 +26,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from bot.channels.whatsapp import within_window
 from bot.console import auth
-from bot.conversation import inbound_to_dict, outbound_to_dict
+from bot.conversation import inbound_to_dict, outbound_to_dict, stopped
 from bot.engine.i18n import N_
 from bot.engine.types import Inbound
 from bot.hours import LIMA
@@ -61,7 +61,14 @@ WORDS_ES = {
     "no_complaint": "no quiere denunciar", "external_consent_asked": "se pidió consentimiento para derivar",
     "referral_started": "derivación iniciada", "consent_withdrawn": "retiró el consentimiento",
     "consent_asked": "no aceptó que leamos sus mensajes",
+    "stopped": "pidió que no le escribamos", "resumed": "volvió a escribir",
+    "level_raised": "subió el nivel de riesgo", "not_safe_to_write": "dijo que no puede escribir con tranquilidad",
+    "wants_to_report": "miró cómo denunciar", "reflection_period": "miró el periodo de reflexión",
+    "helping_someone": "escribe por otra persona", "child_information": "miró la información para niñas, niños y adolescentes",
+    "services": "buscó servicios cerca", "screening": "empezó las preguntas cortas",
+    "urgent": "urgente", "high": "alta", "normal": "normal",
 }  # fmt: skip
+STOPPED_ES = "La persona pidió que no le escribamos. Podrás escribirle cuando vuelva a escribir."
 
 
 @bp.app_template_filter("es")
@@ -125,6 +132,7 @@ def present(case: Case) -> dict[str, Any]:
         "referral_overdue": bool(referral_due and t > referral_due),
         "deleted": case.deleted_by_request,
         "requested_human": case.requested_human,
+        "stopped": stopped(case),
     }
 
 
@@ -290,6 +298,9 @@ def transfer(case_id: str) -> Any:
 
 def _send(case: Case, message: dict[str, Any], logged: str) -> bool:
     store, t = rt().store, now()
+    if stopped(case):
+        flash(STOPPED_ES)
+        return False
     contact = store.get_contact(case.user, t)
     if contact is None:
         flash("No hay forma de escribir a esta persona (sus datos se borraron o expiraron).")
@@ -362,7 +373,9 @@ def ask_consent(case_id: str) -> Any:
     _owned(case)
     store, t = rt().store, now()
     contact = store.get_contact(case.user, t)
-    if contact is None:
+    if stopped(case):
+        flash(STOPPED_ES)  # the question would reach the person: stop means stop
+    elif contact is None:
         flash("No hay forma de escribir a esta persona.")
     else:
         channel, address = contact
