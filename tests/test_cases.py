@@ -44,11 +44,18 @@ class Person:
 def make_service(tmp_path: Path):
     created: list[SQLiteStore] = []
 
-    def make(hours: str = ALWAYS_OPEN, now: float = MONDAY_10, alerts: list | None = None):
+    def make(
+        hours: str = ALWAYS_OPEN,
+        now: float = MONDAY_10,
+        alerts: list | None = None,
+        on_call: bool = False,
+    ):
         crypto = Crypto([new_data_key()])
         store = SQLiteStore(tmp_path / f"s{len(created)}.sqlite3", crypto)
         created.append(store)
-        engine = build_engine(operator_hours=hours, clock=lambda: datetime.fromtimestamp(now, UTC))
+        engine = build_engine(
+            operator_hours=hours, clock=lambda: datetime.fromtimestamp(now, UTC), on_call=on_call
+        )
         hooks = [alerts.append] if alerts is not None else []
         return ConversationService(engine, store, crypto, clock=lambda: now, on_urgent=hooks)
 
@@ -113,10 +120,11 @@ def test_urgent_opens_a_case_at_once_with_the_numbers(make_service) -> None:
     service = make_service(alerts=alerts)
     person = started(service)
     replies = person.say("tengo 15 años y me obligan a trabajar")
-    text = replies[0]
-    for number in ("105", "113", "100", "1810"):
-        assert number in text
-    assert "en unos 15 minutos" in text
+    numbers, notice = replies[0], replies[1]  # the numbers never wait for the notice
+    for number in ("105", "113", "1810"):
+        assert number in numbers
+    assert "protección de la niñez" in numbers
+    assert "en unos 15 minutos" in notice
     [case] = cases(service)
     assert case.level == "urgent" and "minor" in case.indicators
     assert [c.id for c in alerts] == [case.id]
@@ -146,8 +154,14 @@ def test_outside_hours_the_answer_time_is_honest(make_service) -> None:
     assert "fuera de horario" in replies[0] and "lunes 30" in replies[0] and "08:00" in replies[0]
     assert "100" in replies[0] and "1818" in replies[0]
     urgent = started(make_service(hours="mon-fri 08:00-18:00", now=SATURDAY_22), address="p2")
-    text = urgent.say("me quiero matar")[0]
-    assert "equipo de guardia" in text and "105" in text
+    numbers, notice = urgent.say("me quiero matar")
+    assert numbers.index("113") < numbers.index("105") and "opción 5" in numbers
+    assert "Dejamos aviso" in notice and "equipo de guardia" not in notice  # nobody on call
+    assert "sábado 5" not in notice and "lunes 30" in notice and "líneas de 24 horas" in notice
+    on_call = make_service(hours="mon-fri 08:00-18:00", now=SATURDAY_22, on_call=True)
+    _, notice = started(on_call, address="p3").say("me quiero matar")
+    assert notice.startswith("Ya avisamos a nuestro equipo de guardia.")
+    assert "Ya avisamos a nuestro equipo de turno" not in notice
 
 
 def test_explicit_request_for_a_person_opens_a_case(make_service) -> None:

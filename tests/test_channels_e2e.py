@@ -313,3 +313,53 @@ def test_template_outside_the_whatsapp_window(stack: Stack) -> None:
     assert (
         sent["ContentSid"] == "HX" + "0" * 32 and "Body" not in sent and "secreto" not in str(sent)
     )
+
+
+# ------------------------------------------------------- safety in a real conversation
+def _say(stack: Stack, chat_id: int, first_update: int, texts: list[str]) -> list[list[str]]:
+    """Send each text through the Telegram webhook; return the replies to each one."""
+    replies: list[list[str]] = []
+    for i, text in enumerate(texts):
+        before = len(messages(stack.telegram))
+        assert stack.tg(text_update(first_update + i, chat_id, text)).status_code == 200
+        stack.drain()
+        replies.append([m["text"] for m in messages(stack.telegram)[before:]])
+    return replies
+
+
+def _open_case(stack: Stack, chat_id: int):
+    import time
+
+    user = stack.runtime.service.user_for("telegram", str(chat_id), create=False)
+    return stack.runtime.store.open_case_of(user, time.time())
+
+
+def test_a_stray_y_is_not_consent_and_bleeding_gets_113_first(stack: Stack) -> None:
+    replies = _say(stack, 4001, 500, ["hola", "1", "no me dejan salir"])
+    assert "¿Quieres que una persona" in replies[2][-1] and _open_case(stack, 4001) is None
+    [answer] = _say(stack, 4001, 510, ["estoy embarazada y sangro"])
+    last = "\n".join(answer)
+    assert last.index("113") < last.index("105")
+    assert "4 horas" not in last and "15 minutos" in last
+    case = _open_case(stack, 4001)
+    assert case.level == "urgent" and "medical_emergency" in case.indicators
+
+
+def test_an_age_then_exploitation_is_a_child_at_risk(stack: Stack) -> None:
+    replies = _say(stack, 4002, 600, ["hola", "1", "tengo 15 años"])
+    assert "1810" in "\n".join(replies[2]) and _open_case(stack, 4002) is None  # not escalated
+    [later] = _say(stack, 4002, 610, ["mi jefe no me paga y no me deja salir"])
+    case = _open_case(stack, 4002)
+    assert case is not None
+    assert case.level == "urgent" and {"minor", "movement_restricted"} <= set(case.indicators)
+    assert "protección de la niñez" in "\n".join(later)
+
+
+def test_stop_is_recorded_and_lifted_when_the_person_writes_again(stack: Stack) -> None:
+    from bot.conversation import stopped
+
+    _say(stack, 4003, 700, ["hola", "1", "me quitaron el pasaporte", "sí", "salir"])
+    case = _open_case(stack, 4003)
+    assert case is not None and stopped(case)
+    _say(stack, 4003, 710, ["hola"])
+    assert not stopped(_open_case(stack, 4003))

@@ -105,6 +105,44 @@ def test_urgent_opens_a_case_immediately_with_the_numbers(tmp_path: Path) -> Non
     out = chat(
         "hola\n1\ntengo 15 años y me obligan a trabajar\n", "--lang", "es", data_dir=tmp_path
     )
-    assert all(n in out for n in ("105", "113", "100", "1810"))
+    assert all(n in out for n in ("105", "113", "1810"))
     [case] = stored(tmp_path).list_cases(time.time())
     assert case.level == "urgent" and "minor" in case.indicators
+
+
+def test_events_print_codes_and_levels_never_text(tmp_path: Path) -> None:
+    """`chat --events`: one JSON line per engine event on stderr, no message words."""
+    lines = ["hola", "1", "mi jefe tiene mi pasaporte", "y si me despiden?", "no gracias",
+             "no quiero denunciar", "tengo 15 años", "me quiero morir", "salir", "hola"]  # fmt: skip
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "OPERATOR_HOURS": "mon-sun 00:00-23:59"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--lang", "es", "--events"],
+        input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=paths.ROOT,
+        timeout=60, check=True, env=env,
+    )  # fmt: skip
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    names = [e["event"] for e in events]
+    for name in (
+        "case.open",
+        "case.assessed",
+        "consent",
+        "choice",
+        "session.stop",
+        "session.resume",
+    ):
+        assert name in names, names
+    refused = next(e for e in events if e["event"] == "consent")
+    assert refused == {"event": "consent", "scope": "in_service", "granted": False, "how": "asked",
+                       "level": "high", "indicators": ["documents_withheld"]}  # fmt: skip
+    opened = next(e for e in events if e["event"] == "case.open")
+    assert opened["level"] == "urgent" and opened["consent"] == "in_service"
+    assert {"minor", "documents_withheld"} <= set(opened["indicators"])
+    assessed = [e for e in events if e["event"] == "case.assessed"]
+    assert "self_harm" in assessed[-1]["indicators"]
+    assert {"event": "choice", "choice": "no_complaint"} in events
+    allowed = {"event", "level", "indicators", "scope", "granted", "how", "choice", "requested_human",
+               "consent"}  # fmt: skip
+    for event in events:
+        assert set(event) <= allowed
+    words = {w for line in lines for w in line.lower().split() if len(w) > 3}
+    assert not [w for w in words if w in done.stderr.lower()], "message text leaked"

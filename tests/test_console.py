@@ -202,6 +202,33 @@ def test_writing_to_the_person_goes_to_the_outbox_marked_and_audited(app, client
     assert "case.message" in actions and "case.claim" in actions
 
 
+def test_a_person_who_said_stop_is_not_written_to_until_they_write(app, client) -> None:
+    """Stop means stop: the case shows it, and the operator's message and the consent
+    question are refused with the reason, until the person writes again."""
+    from bot.engine.types import Inbound
+
+    runtime = app.extensions["bot"]
+    service, store = runtime.service, runtime.store
+    for text in ("hola", "1", "me quitaron el pasaporte", "sí", "salir"):
+        service.handle("telegram", "6060", Inbound(text=text, lang_hint="es"))
+    [case] = store.list_cases(time.time())
+    login(client)
+    token = csrf(client, "/console/")
+    client.post(f"/console/cases/{case.id}/claim", data={"csrf_token": token})
+    page = client.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    assert "pidió que no le escribamos" in page and 'id="stopped"' in page
+    refused = client.post(f"/console/cases/{case.id}/message", data={"text": "Hola", "csrf_token": token},
+                          follow_redirects=True).get_data(as_text=True)  # fmt: skip
+    client.post(f"/console/cases/{case.id}/ask-consent", data={"csrf_token": token})
+    assert "cuando vuelva a escribir" in refused
+    assert [i for p in range(8) for i in store.outbox_batch(p, time.time())] == []
+    assert all(store.inbox_next(p, time.time()) is None for p in range(8))
+    service.handle("telegram", "6060", Inbound(text="hola", lang_hint="es"))  # writes again
+    client.post(f"/console/cases/{case.id}/message", data={"text": "Hola", "csrf_token": token})
+    queued = [i for p in range(8) for i in store.outbox_batch(p, time.time())]
+    assert len(queued) == 1 and queued[0].address == "6060"
+
+
 def test_referral_record_needs_external_consent(app, client) -> None:
     login(client)
     case = make_case(app)

@@ -146,7 +146,11 @@ def test_platform_language_preselects(engine: Engine) -> None:
 def test_every_menu_entry_by_number(chat, lang: str, number: int, target: str) -> None:
     conversation = chat(lang)
     replies = conversation.say(str(number))
-    assert _at(conversation.session.node, target)
+    if target == "emergency":  # the numbers, then the urgent case's notice
+        assert replies[0].startswith(conversation.engine.emergency(lang)[0].text)
+        assert conversation.session.node == "risk.urgent"
+    else:
+        assert _at(conversation.session.node, target)
     assert replies and all(r.strip() for r in replies)
 
 
