@@ -146,37 +146,61 @@ def when_text(ctx: Context, hours: OperatorHours, level: str) -> str:
 
 
 def urgent_notice_text(
-    ctx: Context, hours: OperatorHours, on_call: bool, already: bool, helper: bool
+    ctx: Context, hours: OperatorHours, on_call: bool, already: bool, helper: bool, child: bool
 ) -> str:
-    """One coherent notice: who is told now, when a person reads, how to say no."""
+    """One coherent notice: who is told now, when a person reads, how to say no.
+
+    A child gets words of their own (and French says "tu" to a child, "vous" to an adult).
+    """
     is_open, day, at = _when(ctx, hours)
+    t = ctx.t
     if already:
-        first = ctx.t(N_("Tu caso ya está con nuestro equipo."))
+        first = t(N_("Tu caso ya está con nuestro equipo."))
+    elif child:
+        first = t(N_("Ya le contamos a nuestro equipo."))
     elif is_open:
-        first = ctx.t(N_("Ya avisamos a nuestro equipo de turno."))
+        first = t(N_("Ya avisamos a nuestro equipo de turno."))
     elif on_call:
-        first = ctx.t(N_("Ya avisamos a nuestro equipo de guardia."))
+        first = t(N_("Ya avisamos a nuestro equipo de guardia."))
     else:
-        first = ctx.t(N_("Dejamos aviso a nuestro equipo."))
+        first = t(N_("Dejamos aviso a nuestro equipo."))
     if is_open:
-        when = ctx.t(N_("Una persona te escribirá aquí en unos 15 minutos."))
+        when = t(N_("Una persona de nuestro equipo te va a escribir aquí en unos 15 minutos."))
+        if not child:
+            when = t(N_("Una persona te escribirá aquí en unos 15 minutos."))
+    elif child:
+        when = t(
+            N_(
+                "Ahora no hay nadie en la oficina: puede que nadie lea tus mensajes hasta el {day} a las {time}. No esperes: llama a las líneas de arriba."
+            ),
+            day=day,
+            time=at,
+        )
     else:
-        when = ctx.t(
+        when = t(
             N_(
                 "Estamos fuera de horario: puede que nadie lea tus mensajes hasta el {day} a las {time} (hora de Lima). No esperes: llama a las líneas de 24 horas."
             ),
             day=day,
             time=at,
         )
-    if helper:
-        reads = ctx.t(
+    if child:
+        reads = t(
             N_(
-                "Esa persona podrá leer tus mensajes para ver contigo cómo ayudar. Si no quieres, toca el botón."
+                "Una persona de nuestro equipo va a poder leer tus mensajes para cuidarte. Si no quieres, toca el botón."
+            )
+        )
+    elif helper:
+        reads = t(
+            N_(
+                "Una persona de nuestro equipo podrá leer tus mensajes para ver contigo cómo ayudar. Si no quieres, toca el botón."
             )
         )
     else:
-        reads = ctx.t(
-            N_("Esa persona podrá leer tus mensajes para ayudarte. Si no quieres, toca el botón.")
+        reads = t(
+            N_(
+                "Una persona de nuestro equipo podrá leer tus mensajes para ayudarte. Si no quieres, toca el botón."
+            )
         )
     return "\n".join((first, when, reads))
 
@@ -315,7 +339,8 @@ def handlers(hours: OperatorHours, on_call: bool = False) -> Registry:
     def urgent_notice(ctx: Context) -> ActionResult:
         risk = RiskState(ctx.session)
         already = not risk.data.pop(OPENED_NOW, False)
-        text = urgent_notice_text(ctx, hours, on_call, already, risk.helper)
+        child = risk.minor and not risk.helper
+        text = urgent_notice_text(ctx, hours, on_call, already, risk.helper, child)
         return ActionResult(params={"notice": text})
 
     @registry.register("cases.emergency")
