@@ -59,8 +59,9 @@ class AnswerPhrases:
             if not current or current in seen:
                 continue
             seen.add(current)
-            if current in self.phrases:
-                return self.phrases[current]
+            joined = self._joined(current)
+            if joined is not None:
+                return joined
             for polite in self.politeness:
                 n = len(polite)
                 if current[:n] == polite:
@@ -68,6 +69,23 @@ class AnswerPhrases:
                 if current[-n:] == polite:
                     pending.append(current[:-n])
         return None
+
+    def _joined(self, toks: tuple[str, ...]) -> Answer | None:
+        """The answer when the words are one phrase, or several that agree ("ok, sí",
+        "tá bom, pode sim"); None when they disagree or something else is said."""
+        # best[i]: the answers of the ways to read toks[:i] as whole phrases
+        best: list[set[Answer]] = [set() for _ in range(len(toks) + 1)]
+        start: list[bool] = [True] + [False] * len(toks)
+        for i in range(len(toks)):
+            if not start[i]:
+                continue
+            for j in range(i + 1, len(toks) + 1):
+                answer = self.phrases.get(toks[i:j])
+                if answer is not None:
+                    start[j] = True
+                    best[j] |= (best[i] if i else set()) | {answer}
+        found = best[len(toks)] if start[len(toks)] else set()
+        return next(iter(found)) if len(found) == 1 else None
 
 
 @lru_cache(maxsize=1)
