@@ -70,7 +70,7 @@ NORMAL_NODE = "risk.normal"
 RELAYED_NODE = "risk.relayed"
 CHILDREN_NODE = "children"
 REFERRAL_CONSENT_NODE = "referral.consent"  # shown when an operator asks from the console
-# Where a typed yes/no answers the offer: the question itself, or asked again.
+OWN_YES_NO = ("screening.", "delete", "referral.")  # screens whose own yes/no comes first
 ASKING_NODES = frozenset(
     {CONSENT_NODE, HELPER_CONSENT_NODE, CONSENT_AGAIN_NODE, CONSENT_UNSURE_NODE}
 )
@@ -270,7 +270,9 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
         risk = RiskState(ctx.session)
         risk.data.pop(OPENED_NOW, None)
         events: list[Event] = []
-        if risk.pending and ctx.session.node in ASKING_NODES:
+        if risk.pending and not (ctx.session.node or "").startswith(OWN_YES_NO):
+            # The offer stays open until it is answered: a whole yes or no answers it
+            # wherever the person is, except on a screen with a yes/no of its own.
             answer = read_answer(text)
             if answer == "yes":
                 return ActionResult(outcome=CONSENT_YES_NODE)
@@ -279,16 +281,14 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             if answer == "unsure":
                 risk.mark_reasked()
                 return ActionResult(outcome=CONSENT_UNSURE_NODE)
-        if risk.pending and risk.pending.get("reasked"):
-            risk.drop_pending()  # asked again and they moved on: the held words go
 
         if risk.relayed:
             # Free text the bot does not understand is for the caseworker: say it arrived.
             events.append(Event(ev.CASE_MESSAGE, {"text": text}))
         assessment = assess(text, ctx.session.lang)
-        if assessment.level != NONE and about_other(text):
+        if about_other(text):
             risk.mark_helper()
-        new = risk.add(assessment.indicators)
+        new = risk.add(assessment.indicators, assessment.latent)
         level = risk.level
         triggers = assessment.triggers
 
@@ -312,13 +312,14 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             consent = HELPER_CONSENT_NODE if risk.helper else CONSENT_NODE
             return ActionResult(follow=consent, events=events)
         if risk.pending:
-            # Not an answer: a new message, answered on its own; the offer is asked
-            # again once, briefly, after that answer.
+            # Not an answer: a new message, answered on its own; the offer stays open
+            # and is asked again once, briefly, after that answer.
             if new:
                 risk.hold(text, triggers)
-            risk.mark_reasked()
-            return ActionResult(reprompt=CONSENT_AGAIN_NODE, events=events)
-        if MINOR in new and not risk.helper:
+            if not risk.pending.get("reasked"):
+                risk.mark_reasked()
+                return ActionResult(reprompt=CONSENT_AGAIN_NODE, events=events)
+        if MINOR in new:  # a child, or someone writing about one: 1810 and what to do
             return ActionResult(follow=CHILDREN_NODE, events=events)
         if assessment.level != NONE:
             return ActionResult(events=events, fallback=NORMAL_NODE)

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine.types import Session
-from bot.risk.codes import ALL_CODES, HIGH, MINOR, NONE, UNACCOMPANIED_MINOR, level_for, severity
+from bot.risk.codes import (
+    ALL_CODES,
+    HIGH,
+    MINOR,
+    NONE,
+    UNACCOMPANIED_MINOR,
+    level_for,
+    severity,
+)
 
 IN_SERVICE = "in_service"
 MAX_HELD = 3  # messages held while consent is pending; the triggering one first
@@ -30,8 +38,14 @@ class RiskState:
     def seen(self) -> set[str]:
         return {c for c in self.data.get("seen") or [] if c in ALL_CODES}
 
-    def add(self, codes: list[str] | tuple[str, ...]) -> set[str]:
-        """Add codes; return the ones that are new in this conversation."""
+    def add(self, codes: list[str] | tuple[str, ...], latent: tuple[str, ...] = ()) -> set[str]:
+        """Add codes; return the ones that are new in this conversation.
+
+        `latent` codes (a child mentioned in a message with no risk signal) count in the
+        conversation: "my daughter is 16" and, later, "a man took her" is a child at
+        risk (presumption of minority). Alone they stay `normal`: information, no case.
+        """
+        codes = (*codes, *latent)
         new = set(codes) - self.seen
         if new:
             self.data["seen"] = sorted(self.seen | new)

@@ -67,6 +67,9 @@ class Assessment:
     level: str
     indicators: tuple[str, ...]
     triggers: dict[str, list[str]] = field(default_factory=dict)
+    # Codes said but not counted because this message shows no risk ("mi hija de 15"
+    # with no risk signal): a conversation may count them once a risk appears later.
+    latent: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Exactly {"level", "indicators", "triggers"} (DESIGN.md "Command line")."""
@@ -266,6 +269,7 @@ def assess(text: str, lang: str | None = None, work: Work | None = None) -> Asse
     firm = {f.code for f in found if f.rule is None or not f.rule.only_with_risk}
     firm |= {code for code, needs_risk, _ in emoji if not needs_risk}
     has_risk = bool(firm & C.RISK_CODES)
+    latent = () if has_risk else tuple(sorted({f.code for f in found} - firm))
     found = [f for f in found if has_risk or f.rule is None or not f.rule.only_with_risk]
     found.extend(
         _Found(code, None, -1, -1, ch)
@@ -287,4 +291,4 @@ def assess(text: str, lang: str | None = None, work: Work | None = None) -> Asse
         if f.words not in bucket:
             bucket.append(f.words)
     codes = tuple(sorted(triggers))
-    return Assessment(level=C.level_for(codes), indicators=codes, triggers=triggers)
+    return Assessment(level=C.level_for(codes), indicators=codes, triggers=triggers, latent=latent)
