@@ -8,14 +8,21 @@ is a message lost; that is counted and logged without personal data.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.store.crypto import Crypto
+from bot.store.crypto import Crypto, CryptoError
 from bot.store.port import Store, StoreUnavailable
+
+REJECTED_TTL = 30 * 86400.0  # unreadable lines set aside are kept this long, then removed
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +30,29 @@ log = logging.getLogger(__name__)
 class Spool:
     def __init__(self, directory: Path, crypto: Crypto) -> None:
         self.path = directory / "spool.log"
+        self.rejected_path = directory / "spool.rejected"
         self.crypto = crypto
         self._lock = threading.Lock()
         self.lost = 0
+        self.rejected = 0
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer or replayer at a time, across threads and processes (gunicorn
+        workers share the file): a line appended during a replay is never dropped."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
 
     def append(self, record: dict[str, Any]) -> bool:
         line = self.crypto.encrypt_json(record) + b"\n"
         try:
-            with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._locked():
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 try:
                     os.write(fd, line)
@@ -50,31 +71,67 @@ class Spool:
     def replay(self, store: Store, now: float) -> int:
         """Move spooled messages into the inbox in order; the file shrinks as it goes.
 
-        Deduplication keys make a replay after a crash mid-way harmless.
+        Deduplication keys make a replay after a crash mid-way harmless. A line that
+        cannot be read (a write cut short by a full disk, a key no longer configured) is
+        set aside in `spool.rejected`, counted and logged without content, and the
+        replay goes on: one damaged line never holds up everyone else.
         """
         if not self.pending():
             return 0
-        with self._lock:
+        with self._locked():
             lines = self.path.read_bytes().splitlines()
             done = 0
+            rejected: list[bytes] = []
             try:
                 for line in lines:
                     if line.strip():
-                        record = self.crypto.decrypt_json(line)
-                        store.inbox_put(
-                            record["partition"], record["channel"], record["address"],
-                            record["inbound"], record.get("dedup_key"), now,
-                        )  # fmt: skip
+                        record = self._read(line)
+                        if record is None:
+                            rejected.append(line)
+                        else:
+                            store.inbox_put(
+                                record["partition"], record["channel"], record["address"],
+                                record["inbound"], record.get("dedup_key"), now,
+                            )  # fmt: skip
                     done += 1
             except StoreUnavailable:
                 pass
+            self._set_aside(rejected)
             rest = lines[done:]
             tmp = self.path.with_suffix(".tmp")
             tmp.write_bytes(b"".join(line + b"\n" for line in rest))
             os.replace(tmp, self.path)
             if not rest:
                 self.path.unlink(missing_ok=True)
-            return done
+            return done - len(rejected)
+
+    def _read(self, line: bytes) -> dict[str, Any] | None:
+        try:
+            record = self.crypto.decrypt_json(line)
+            if not isinstance(record, dict) or not {"partition", "channel", "address",
+                                                     "inbound"} <= set(record):  # fmt: skip
+                raise ValueError("incomplete record")
+            int(record["partition"])
+            return record
+        except (CryptoError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+            self.rejected += 1
+            log.error(
+                "spool: an unreadable line (%d bytes, %s) was set aside",
+                len(line), exc.__class__.__name__,
+            )  # fmt: skip
+            return None
+
+    def _set_aside(self, lines: list[bytes]) -> None:
+        """Keep unreadable lines apart (still encrypted), for 30 days at most."""
+        path = self.rejected_path
+        if path.exists() and time.time() - path.stat().st_mtime > REJECTED_TTL:
+            path.unlink(missing_ok=True)
+        if lines:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, b"".join(line + b"\n" for line in lines))
+            finally:
+                os.close(fd)
 
     @staticmethod
     def record(
@@ -89,4 +146,4 @@ class Spool:
         }
 
     def __repr__(self) -> str:  # never show what is inside
-        return f"Spool({self.path.name}, lost={self.lost})"
+        return f"Spool({self.path.name}, lost={self.lost}, rejected={self.rejected})"
