@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     keys = tuple(k.strip() for k in (data_key or "").split(",") if k.strip())
     if secret_key and secret_key in keys:
         raise ConfigError("DATA_KEY must differ from SECRET_KEY")
+    alert_chat = (env.get("OPERATOR_ALERT_TELEGRAM_CHAT") or "").strip()
+    if alert_chat and not re.match(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$", alert_chat):
+        raise ConfigError(
+            "OPERATOR_ALERT_TELEGRAM_CHAT must be a numeric chat id or an @channel name"
+        )
     try:
         port = int(env.get("PORT") or 8000)
     except ValueError as exc:

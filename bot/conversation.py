@@ -22,6 +22,7 @@ from bot.store.crypto import Crypto
 from bot.store.port import Store, StoreUnavailable
 from bot.store.records import (
     IN_SERVICE,
+    URGENT_PRIORITY,
     AuditEntry,
     Case,
     CaseMessage,
@@ -80,13 +81,19 @@ class ConversationService:
             log.error("store unavailable; answered with the static emergency message")
             return self.engine.emergency(inbound.lang_hint)
 
-    def process(self, item: InboxItem) -> list[Outbound]:
+    def process(self, item: InboxItem, fence: tuple[str, str] | None = None) -> list[Outbound]:
         """Worker path: the replies go to the outbox in the same commit that
-        acknowledges the inbox item, so a crash at any point repeats or loses nothing."""
-        return self._run(item.channel, item.address, inbound_from_dict(item.inbound), item)
+        acknowledges the inbox item, so a crash at any point repeats or loses nothing.
+        `fence`: the commit happens only while the worker still holds the partition."""
+        return self._run(item.channel, item.address, inbound_from_dict(item.inbound), item, fence)
 
     def _run(
-        self, channel: str, address: str, inbound: Inbound, item: InboxItem | None
+        self,
+        channel: str,
+        address: str,
+        inbound: Inbound,
+        item: InboxItem | None,
+        fence: tuple[str, str] | None = None,
     ) -> list[Outbound]:
         now = self.clock()
         if now - self._last_purge > PURGE_EVERY:
@@ -108,12 +115,18 @@ class ConversationService:
             audit = []
             if deletion.kept_safety_record:
                 audit = [AuditEntry(now, "person", "person.delete", deletion.case_id)]
-            self.store.commit(Commit(user, audit=audit, outbox=queued, inbox_done=item), now)
+            self.store.commit(
+                Commit(user, audit=audit, outbox=queued, inbox_done=item, fence=fence), now
+            )
             self._tell(result.events)
             return result.messages
         self.store.put_contact(user, channel, address, now)
         change, alerts = self._changes(user, channel, case, result, now)
-        change.outbox, change.inbox_done = queued, item
+        if alerts or any(e.name == ev.CASE_OPEN and e.data.get("level") == "urgent"
+                         for e in result.events):  # fmt: skip
+            for queued_item in queued:  # the numbers go before ordinary replies
+                queued_item.message["priority"] = URGENT_PRIORITY
+        change.outbox, change.inbox_done, change.fence = queued, item, fence
         self.store.commit(change, now)
         for opened in alerts:
             for hook in self.on_urgent:
@@ -130,6 +143,16 @@ class ConversationService:
                 hook(events)
             except Exception:  # an observer failing must not lose the reply
                 log.exception("event hook failed")
+
+    def set_aside(self, item: InboxItem, reason: str) -> None:
+        """An inbox item that cannot be processed: the person still gets the emergency
+        numbers, the item leaves the queue as a metadata-only dead letter."""
+        hint = item.inbound.get("lang_hint") if isinstance(item.inbound, dict) else None
+        replies = self.engine.emergency(hint if isinstance(hint, str) else None)
+        queued = self._queued(item.channel, item.address, replies, item, self.clock())
+        self.store.commit(Commit("", outbox=queued, inbox_done=item), self.clock())
+        self.store.record_dead_letter(item.channel, item.partition, 0, f"inbox: {reason}",
+                                      self.clock())  # fmt: skip
 
     def _queued(
         self,

@@ -23,7 +23,7 @@ from bot.spool import Spool
 from bot.store import open_store
 from bot.store.crypto import Crypto
 from bot.store.port import Store, StoreUnavailable
-from bot.store.records import Commit, OutboxItem
+from bot.store.records import URGENT_PRIORITY, Commit, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ class Runtime:
         chat = self.config.operator_alert_telegram_chat or ""
         text = "⚠️ Nuevo caso URGENTE en la consola. Ábrela para atenderlo."
         item = OutboxItem("", self.service.partition("telegram", chat), "telegram", chat,
-                          {"text": text, "buttons": [], "kind": "alert"}, time.time())  # fmt: skip
+                          {"text": text, "buttons": [], "kind": "alert", "priority": URGENT_PRIORITY},
+                          time.time())  # fmt: skip
         self.store.commit(Commit("alerts", outbox=[item]), time.time())
 
     @cached_property

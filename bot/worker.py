@@ -22,19 +22,27 @@ from collections.abc import Callable, Mapping
 from bot.channels.delivery import ChannelSender, PermanentError, TransientError
 from bot.conversation import ConversationService
 from bot.spool import Spool
-from bot.store.port import Store, StoreUnavailable
-from bot.store.records import PARTITIONS
+from bot.store.port import LeaseLost, Store, StoreUnavailable
+from bot.store.records import PARTITIONS, URGENT_PRIORITY, OutboxItem
 
 log = logging.getLogger(__name__)
 
 LEASE_TTL = 10.0  # outlives one partition pass (BATCH items) many times over
 MAX_ATTEMPTS = 8
+MAX_ITEM_FAILURES = 3  # an inbox item that raises this often is set aside
 BATCH = 50
 
 
 def backoff(attempts: int) -> float:
     """Exponential backoff with jitter: 2, 4, 8 ... seconds, at most 5 minutes."""
     return min(300.0, 2.0 ** (attempts + 1)) * (0.75 + random.random() / 2)  # noqa: S311
+
+
+def urgent_first(items: list[OutboxItem]) -> list[OutboxItem]:
+    """People with an urgent reply (emergency numbers, the on-call alert) go first; each
+    person's own messages keep their order (a stable sort on a per-person key)."""
+    urgent = {i.address for i in items if i.message.get("priority") == URGENT_PRIORITY}
+    return sorted(items, key=lambda i: i.address not in urgent)
 
 
 class Loop:
@@ -45,8 +53,9 @@ class Loop:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
-        self.owner = f"{self.kind}-{secrets.token_hex(4)}"
+        self.owner = f"{self.kind}-{secrets.token_hex(4)}"  # also its Redis consumer name
         self.stats: Counter[str] = Counter()
+        self.fence: tuple[str, str] | None = None  # (lease, owner) while a pass runs
 
     def run_once(self) -> int:
         """One pass over every partition this process can lease; returns items handled."""
@@ -55,13 +64,26 @@ class Loop:
             name = f"{self.kind}:{partition}"
             if not self.store.lease(name, self.owner, LEASE_TTL, self.clock()):
                 continue  # another process is on it
+            self.fence = (name, self.owner)
             try:
                 done += self.partition(partition)
+            except LeaseLost:
+                # It expired under us and someone else holds it now: they carry on
+                # where we stopped; nothing we had not committed was written.
+                self.stats["lease_lost"] += 1
+                log.warning("%s lease lost mid-pass; partition left to its new holder", name)
+                continue
             finally:
-                # Released after each pass, so a restarted process does not wait; a
-                # killed one keeps it only until it expires (LEASE_TTL).
-                self.store.release(name, self.owner)
+                self.fence = None
+            # Released after each pass, so a restarted process does not wait; a killed
+            # one keeps it only until it expires (LEASE_TTL).
+            self.store.release(name, self.owner)
         return done
+
+    def renew(self) -> None:
+        """Keep the lease while working: LeaseLost if it went to someone else."""
+        if self.fence and not self.store.lease(self.fence[0], self.owner, LEASE_TTL, self.clock()):
+            raise LeaseLost(self.fence[0])
 
     def partition(self, partition: int) -> int:
         raise NotImplementedError
@@ -94,6 +116,7 @@ class Worker(Loop):
         super().__init__(store, clock)
         self.service = service
         self.spool = spool
+        self.failures: Counter[str] = Counter()  # inbox item id -> failed attempts
 
     def run_once(self) -> int:
         replayed = self.spool.replay(self.store, self.clock()) if self.spool else 0
@@ -103,11 +126,26 @@ class Worker(Loop):
     def partition(self, partition: int) -> int:
         done = 0
         while done < BATCH:
-            item = self.store.inbox_next(partition, self.clock())
+            self.renew()
+            item = self.store.inbox_next(partition, self.clock(), consumer=self.owner)
             if item is None:
                 break
-            self.service.process(item)
-            self.stats["processed"] += 1
+            try:
+                self.service.process(item, fence=self.fence)
+            except (StoreUnavailable, LeaseLost):
+                raise
+            except Exception as exc:  # one bad item must not silence the partition
+                self.stats["item_errors"] += 1
+                self.failures[item.id] += 1
+                log.error("inbox item raised %s (attempt %d)", exc.__class__.__name__,
+                          self.failures[item.id])  # fmt: skip
+                if self.failures[item.id] < MAX_ITEM_FAILURES:
+                    break  # retried on the next pass; later items of this partition wait
+                self.service.set_aside(item, f"unexpected {exc.__class__.__name__}")
+                self.failures.pop(item.id, None)
+                self.stats["dead"] += 1
+            else:
+                self.stats["processed"] += 1
             done += 1
         return done
 
@@ -130,13 +168,22 @@ class Sender(Loop):
         done = 0
         now = self.clock()
         blocked: set[str] = set()  # people whose earlier reply waits: theirs wait too
-        for item in self.store.outbox_batch(partition, now, BATCH):
+        batch = self.store.outbox_batch(partition, now, BATCH, consumer=self.owner)
+        for item in urgent_first(batch):
             if item.address in blocked:
                 continue
             if item.not_before > now:
                 blocked.add(item.address)
                 continue
             channel = self.channels.get(item.channel)
+            limiter = getattr(channel, "limiter", None)
+            if limiter is not None and limiter.acquire(item.address) > 0:
+                # This person must wait a moment (platform limits): only they wait.
+                blocked.add(item.address)
+                self.stats["rate_deferred"] += 1
+                continue
+            if channel is not None:
+                self.renew()
             if channel is None:
                 if item.channel == "terminal":
                     self.store.outbox_done(item, now)  # printed already; nothing to send
@@ -162,11 +209,21 @@ class Sender(Loop):
                 self.stats["dead"] += 1
                 log.warning("%s delivery failed for good: %s", item.channel, exc)
                 continue
+            except (StoreUnavailable, LeaseLost):
+                raise
+            except Exception as exc:  # a bug or a bad item: it alone is set aside
+                reason = f"{item.channel}: unexpected {exc.__class__.__name__}"
+                self.store.outbox_dead(item, reason, now)
+                self.stats["dead"] += 1
+                self.stats["item_errors"] += 1
+                log.error("%s delivery raised %s; item set aside", item.channel,
+                          exc.__class__.__name__)  # fmt: skip
+                continue
             if item.attempts:
                 # It failed before; if the failure came after the platform accepted it,
                 # the person may see it twice. The one duplicate DESIGN.md allows.
                 self.stats["possible_duplicates"] += 1
-            self.store.outbox_done(item, now)
+            self.store.outbox_done(item, now, fence=self.fence)
             self.stats["sent"] += 1
             done += 1
         return done

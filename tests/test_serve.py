@@ -197,11 +197,13 @@ def test_store_down_answers_inline_then_replays_in_order(tmp_path: Path, private
             Worker(store, runtime.service, runtime.spool),
             Sender(store, runtime.senders),
         )
-        for _ in range(20):
+        expected = expected_replies(runtime.engine, texts)
+        deadline = time.monotonic() + 30  # the production limiter: 1 message/s per chat
+        while len(messages(telegram)) < len(expected) and time.monotonic() < deadline:
             if not (worker.run_once() + sender.run_once()):
-                break
+                time.sleep(0.1)
         assert not runtime.spool.pending()
-        assert [m["text"] for m in messages(telegram)] == expected_replies(runtime.engine, texts)
+        assert [m["text"] for m in messages(telegram)] == expected
     finally:
         server.shutdown()
         telegram.stop()

@@ -22,7 +22,11 @@ class PermanentError(RuntimeError):
 
 
 class ChannelSender(Protocol):
+    """Sends one message. Its `limiter` is applied by the sender loop (bot.worker), which
+    defers a person who must wait instead of sleeping with everyone else behind them."""
+
     name: str
+    limiter: RateLimiter
 
     def send(self, address: str, message: dict[str, Any]) -> None: ...
 
@@ -46,18 +50,28 @@ class RateLimiter:
         self._last: dict[str, float] = defaultdict(float)
         self._recent: deque[str] = deque(maxlen=10_000)
 
-    def wait(self, recipient: str) -> None:
+    def acquire(self, recipient: str) -> float:
+        """Take a slot now and return 0, or return how long until one is free (nothing
+        taken). The sender defers only that person's messages: nobody else waits."""
         with self._lock:
             now = self.clock()
             ready = max(
                 self._last_global + self.global_gap, self._last[recipient] + self.recipient_gap
             )
             if ready > now:
-                self.sleep(ready - now)
-                now = ready
-            self._last_global = now
-            if recipient not in self._last:
-                self._recent.append(recipient)
-                if len(self._recent) == self._recent.maxlen:
-                    self._last.pop(self._recent[0], None)
-            self._last[recipient] = now
+                return ready - now
+            self._take(recipient, now)
+            return 0.0
+
+    def wait(self, recipient: str) -> None:
+        """Block until a slot is free (for callers outside the sender loop)."""
+        while (delay := self.acquire(recipient)) > 0:
+            self.sleep(delay)
+
+    def _take(self, recipient: str, now: float) -> None:
+        self._last_global = now
+        if recipient not in self._last:
+            self._recent.append(recipient)
+            if len(self._recent) == self._recent.maxlen:
+                self._last.pop(self._recent[0], None)
+        self._last[recipient] = now

@@ -9,6 +9,7 @@ is the engine's stable payload; a "share location" request becomes a reply keybo
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,29 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.delivery import PermanentError, RateLimiter, TransientError
 from bot.engine.types import Inbound
+
+# What the Bot API accepts as chat_id: a numeric id, or @username for public channels.
+CHAT_ID = re.compile(r"^-?\d{1,20}$")
+CHANNEL_NAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+def chat_id(address: str) -> int | str:
+    """The chat_id for an address; PermanentError for one the Bot API cannot take."""
+    text = str(address).strip()
+    if CHAT_ID.match(text):
+        return int(text)
+    if CHANNEL_NAME.match(text):
+        return text
+    raise PermanentError("telegram: not a chat id or @channel name")
+
+
+def valid_chat(address: str) -> bool:
+    try:
+        chat_id(address)
+    except PermanentError:
+        return False
+    return True
+
 
 NAME = "telegram"
 MAX_CALLBACK_BYTES = 64
@@ -64,13 +88,15 @@ def parse(data: dict[str, Any], bot: Bot) -> Parsed | None:
     if update.callback_query is not None:
         query = update.callback_query
         chat = query.message.chat if query.message else None
-        if chat is None or not query.data:
+        if chat is None or not query.data or not CHAT_ID.match(str(chat.id)):
             return None
         lang = query.from_user.language_code if query.from_user else None
         return Parsed(str(chat.id), Inbound(payload=query.data, lang_hint=lang), dedup, query.id)
     message = update.message
     if message is None or message.chat is None:
         return None  # edited messages, channel posts, polls...: nothing to answer
+    if not CHAT_ID.match(str(message.chat.id)):
+        return None  # not an id the Bot API could send to: validated where it enters
     lang = message.from_user.language_code if message.from_user else None
     address = str(message.chat.id)
     if message.location is not None:
@@ -130,11 +156,10 @@ class TelegramSender:
             return self._loop.run_until_complete(coro)
 
     def send(self, address: str, message: dict[str, Any]) -> None:
-        self.limiter.wait(address)
         try:
             self._run(
                 self.bot.send_message(
-                    chat_id=int(address), text=numbered(message), reply_markup=keyboard(message)
+                    chat_id=chat_id(address), text=numbered(message), reply_markup=keyboard(message)
                 )
             )
         except RetryAfter as exc:

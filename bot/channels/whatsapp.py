@@ -101,7 +101,6 @@ class WhatsAppSender:
     def send(self, address: str, message: dict[str, Any]) -> None:
         """A message with `content_sid` goes as that approved template (outside the
         24-hour window); anything else as free text with numbered options."""
-        self.limiter.wait(address)
         try:
             if message.get("content_sid"):
                 self.client.messages.create(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.config import Config
 from bot.store.crypto import Crypto
 from bot.store.port import Store, StoreUnavailable
@@ -9,6 +11,7 @@ from bot.store.port import Store, StoreUnavailable
 __all__ = ["Store", "StoreUnavailable", "open_store"]
 
 SQLITE_FILE = "bot.sqlite3"
+log = logging.getLogger(__name__)
 
 
 def open_store(config: Config) -> Store:
@@ -17,7 +20,11 @@ def open_store(config: Config) -> Store:
     if config.redis_url:
         from bot.store.redis_store import RedisStore
 
-        return RedisStore(config.redis_url, crypto)
+        store = RedisStore(config.redis_url, crypto)
+        warning = store.persistence_warning()
+        if warning:
+            log.warning("!!! %s", warning)  # loud: acknowledged messages are at stake
+        return store
     from bot.store.sqlite import SQLiteStore
 
     return SQLiteStore(config.data_dir / SQLITE_FILE, crypto)

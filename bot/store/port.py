@@ -33,6 +33,11 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached. Callers answer with the static emergency reply."""
 
 
+class LeaseLost(RuntimeError):
+    """A fenced write found the partition's lease held by someone else: nothing was
+    written, and the caller must stop working that partition."""
+
+
 class Store(Protocol):
     # identity and contact --------------------------------------------------
     def resolve_user(self, hashes: list[str], now: float, create: bool = True) -> str | None:
@@ -89,17 +94,28 @@ class Store(Protocol):
     ) -> bool:
         """Record an inbound message; False (and nothing stored) for a redelivery."""
 
-    def inbox_next(self, partition: int, now: float) -> InboxItem | None:
+    def inbox_next(
+        self, partition: int, now: float, consumer: str | None = None
+    ) -> InboxItem | None:
         """The oldest unprocessed message of a partition (a crashed worker's included)."""
 
-    def outbox_batch(self, partition: int, now: float, limit: int = 50) -> list[OutboxItem]:
+    def outbox_batch(
+        self, partition: int, now: float, limit: int = 50, consumer: str | None = None
+    ) -> list[OutboxItem]:
         """The oldest unsent replies of a partition, in order, including those waiting
         for a retry (`not_before`): the sender keeps each person's order by skipping
         only that person's later replies."""
 
-    def outbox_done(self, item: OutboxItem, now: float) -> None: ...
+    def outbox_done(
+        self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None
+    ) -> None: ...
     def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None: ...
     def outbox_dead(self, item: OutboxItem, reason: str, now: float) -> None: ...
+    def record_dead_letter(
+        self, channel: str, partition: int, attempts: int, reason: str, now: float
+    ) -> None:
+        """A metadata-only record of an item set aside (never its text or address)."""
+
     def dead_letters(self, now: float) -> list[DeadLetter]: ...
     def lease(self, name: str, owner: str, ttl: float, now: float) -> bool:
         """Take or renew a named lease (e.g. "inbox:3"); False while another holds it."""

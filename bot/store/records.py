@@ -154,6 +154,9 @@ class InboxItem:
     received_at: float
 
 
+URGENT_PRIORITY = "urgent"  # message["priority"]: sent before ordinary replies
+
+
 @dataclass
 class OutboxItem:
     """A reply waiting for the sender; committed with the session change it belongs to."""
@@ -203,6 +206,9 @@ class Commit:
     audit: list[AuditEntry] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)
     inbox_done: InboxItem | None = None  # acknowledged in the same transaction
+    # (lease name, owner): the commit happens only while that lease is still ours, so a
+    # process that lost its partition cannot acknowledge or queue anything for it.
+    fence: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

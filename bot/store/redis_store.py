@@ -3,20 +3,27 @@
 Every key has a TTL (set in the same MULTI as the write), so Redis itself forgets
 what has expired. The two sorted-set indexes (case queue, audit log) cannot expire
 member by member: reads drop members whose case key is gone, and the audit log is
-trimmed by age on every write.
+trimmed by age on every write. The inbox and outbox streams are the exception: they
+never expire (a quiet week must not drop unacknowledged messages), and they hold only
+entries waiting to be processed, each deleted once acknowledged.
+
+Redis must persist (`appendonly yes`, or RDB snapshots): `persistence_warning` checks
+it at start-up, because an acknowledged message lives only here.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+from collections import Counter
 from typing import Any
 
 import redis
 
 from bot.store.crypto import Crypto
 from bot.store.keys import Keys
-from bot.store.port import StoreUnavailable
+from bot.store.port import LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CONSENT_TTL,
@@ -41,6 +48,8 @@ from bot.store.records import (
     queue_order,
 )
 
+log = logging.getLogger(__name__)
+
 WORKERS, SENDERS = "workers", "senders"
 
 # Dedup and append in one step: a redelivery neither passes nor half-records.
@@ -49,7 +58,6 @@ if KEYS[1] ~= '' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end
 end
 redis.call('XADD', KEYS[2], '*', 'channel', ARGV[1], 'blob', ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1
 """
 # Take or renew a lease only if it is free or already ours.
@@ -85,6 +93,7 @@ class RedisStore:
         self._lease = self.r.register_script(_LEASE)
         self._release = self.r.register_script(_RELEASE)
         self._groups: set[str] = set()
+        self.stats: Counter[str] = Counter()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -162,6 +171,8 @@ class RedisStore:
             for c in change.consents
         ]
         pipe = self.r.pipeline(transaction=True)
+        if change.fence is not None:
+            self._watch_fence(pipe, change.fence)
         if change.delete_session:
             pipe.delete(k.session(change.user))
         elif change.session is not None:
@@ -184,7 +195,6 @@ class RedisStore:
             key = k.outbox(item.partition)
             blob = self.crypto.encrypt_json({"address": item.address, "message": item.message})
             pipe.xadd(key, {"channel": item.channel, "blob": blob, "at": str(now)})
-            pipe.pexpire(key, _ms(QUEUE_TTL))
         if change.inbox_done is not None:
             done = change.inbox_done
             pipe.xack(k.inbox(done.partition), WORKERS, done.id)
@@ -195,7 +205,30 @@ class RedisStore:
         if change.audit:
             pipe.zremrangebyscore(k.audit(), "-inf", now - AUDIT_TTL)
             _extend(pipe, k.audit(), _ms(now + AUDIT_TTL))
-        self._call(pipe.execute)
+        self._execute_fenced(pipe, change.fence)
+
+    def _watch_fence(self, pipe: Any, fence: tuple[str, str]) -> None:
+        """WATCH the lease, check it is ours, then queue the transaction: if the lease
+        changes hands before EXEC, nothing is written (optimistic fencing)."""
+        key = self.keys.lease(fence[0])
+        try:
+            pipe.watch(key)
+            holder = pipe.get(key)
+        except redis.RedisError as exc:
+            pipe.reset()
+            raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
+        if holder is None or holder.decode() != fence[1]:
+            pipe.reset()
+            raise LeaseLost(fence[0])
+        pipe.multi()
+
+    def _execute_fenced(self, pipe: Any, fence: tuple[str, str] | None) -> None:
+        try:
+            self._call(pipe.execute)
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, redis.WatchError) and fence is not None:
+                raise LeaseLost(fence[0]) from exc
+            raise
 
     def _queue_case(self, pipe: Any, case: Case, now: float) -> None:
         k = self.keys
@@ -324,29 +357,51 @@ class RedisStore:
                 raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
         except redis.RedisError as exc:
             raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
-        self.r.pexpire(stream, _ms(QUEUE_TTL))
         self._groups.add(stream)
 
     def _entries(
-        self, stream: str, group: str, partition: int, limit: int
+        self, stream: str, group: str, partition: int, limit: int, consumer: str | None
     ) -> list[tuple[str, dict]]:
-        """Pending entries of this partition's consumer first (a crashed holder's and
-        those waiting for a retry), then new ones, in stream order."""
-        self._group(stream, group)
-        consumer = f"p{partition}"
+        """Pending entries first (this consumer's, and those of a process that held the
+        partition before: claimed here), then new ones, in stream order.
+
+        Each process reads under its own consumer name. Only the partition's lease
+        holder calls this, so it takes over every pending entry (XAUTOCLAIM). A stream
+        or group that vanished (a Redis restart without persistence) is recreated.
+        """
+        consumer = consumer or f"p{partition}"
         out: list[tuple[str, dict]] = []
+        self._stream_call(stream, group, self.r.xautoclaim, stream, group, consumer, 0,
+                          "0-0", count=1000, justid=True)  # fmt: skip
         for start in ("0", ">"):
             if len(out) >= limit:
                 break
-            reply = self._call(
-                self.r.xreadgroup, group, consumer, {stream: start}, count=limit - len(out)
-            )
+            reply = self._stream_call(
+                stream, group, self.r.xreadgroup, group, consumer, {stream: start},
+                count=limit - len(out),
+            )  # fmt: skip
             for entry_id, fields in reply[0][1] if reply else []:
                 if fields:  # an entry deleted while pending comes back empty
                     out.append((entry_id.decode(), {k.decode(): v for k, v in fields.items()}))
                 else:
                     self._call(self.r.xack, stream, group, entry_id)
         return out
+
+    def _stream_call(self, stream: str, group: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call a consumer-group command; on NOGROUP, recreate the group and retry once."""
+        self._group(stream, group)
+        try:
+            return fn(*args, **kwargs)
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
+            self.stats["groups_recreated"] += 1
+            log.warning("redis: consumer group %s vanished; recreating it", group)
+            self._groups.discard(stream)
+            self._group(stream, group)
+            return self._call(fn, *args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
 
     def inbox_put(
         self,
@@ -364,12 +419,14 @@ class RedisStore:
         added = self._call(
             self._inbox_put,
             keys=[seen, stream],
-            args=[channel, blob, _ms(DEDUP_TTL), _ms(QUEUE_TTL)],
+            args=[channel, blob, _ms(DEDUP_TTL)],
         )
         return bool(added)
 
-    def inbox_next(self, partition: int, now: float) -> InboxItem | None:
-        found = self._entries(self.keys.inbox(partition), WORKERS, partition, 1)
+    def inbox_next(
+        self, partition: int, now: float, consumer: str | None = None
+    ) -> InboxItem | None:
+        found = self._entries(self.keys.inbox(partition), WORKERS, partition, 1, consumer)
         if not found:
             return None
         entry_id, fields = found[0]
@@ -379,8 +436,10 @@ class RedisStore:
             entry_id, partition, fields["channel"].decode(), data["address"], data["inbound"], at
         )
 
-    def outbox_batch(self, partition: int, now: float, limit: int = 50) -> list[OutboxItem]:
-        found = self._entries(self.keys.outbox(partition), SENDERS, partition, limit)
+    def outbox_batch(
+        self, partition: int, now: float, limit: int = 50, consumer: str | None = None
+    ) -> list[OutboxItem]:
+        found = self._entries(self.keys.outbox(partition), SENDERS, partition, limit, consumer)
         pipe = self.r.pipeline(transaction=False)
         for entry_id, _ in found:
             pipe.hgetall(self.keys.outbox_meta(entry_id))
@@ -408,10 +467,14 @@ class RedisStore:
         pipe.xdel(stream, item.id)
         pipe.delete(self.keys.outbox_meta(item.id))
 
-    def outbox_done(self, item: OutboxItem, now: float) -> None:
+    def outbox_done(
+        self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None
+    ) -> None:
         pipe = self.r.pipeline(transaction=True)
+        if fence is not None:
+            self._watch_fence(pipe, fence)
         self._outbox_remove(pipe, item)
-        self._call(pipe.execute)
+        self._execute_fenced(pipe, fence)
 
     def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None:
         key = self.keys.outbox_meta(item.id)
@@ -421,16 +484,28 @@ class RedisStore:
         self._call(pipe.execute)
 
     def outbox_dead(self, item: OutboxItem, reason: str, now: float) -> None:
-        record = json.dumps(
-            {"at": now, "channel": item.channel, "partition": item.partition,
-             "attempts": item.attempts, "reason": reason[:200]}
-        )  # fmt: skip
         pipe = self.r.pipeline(transaction=True)
         self._outbox_remove(pipe, item)
+        self._dead(pipe, item.channel, item.partition, item.attempts, reason, now)
+        self._call(pipe.execute)
+
+    def record_dead_letter(
+        self, channel: str, partition: int, attempts: int, reason: str, now: float
+    ) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        self._dead(pipe, channel, partition, attempts, reason, now)
+        self._call(pipe.execute)
+
+    def _dead(
+        self, pipe: Any, channel: str, partition: int, attempts: int, reason: str, now: float
+    ) -> None:
+        record = json.dumps(
+            {"at": now, "channel": channel, "partition": partition, "attempts": attempts,
+             "reason": reason[:200], "n": secrets.token_hex(4)}
+        )  # fmt: skip
         pipe.zadd(self.keys.dead_letters(), {record: now})
         pipe.zremrangebyscore(self.keys.dead_letters(), "-inf", now - DEAD_LETTER_TTL)
         _extend(pipe, self.keys.dead_letters(), _ms(now + DEAD_LETTER_TTL))
-        self._call(pipe.execute)
 
     def dead_letters(self, now: float) -> list[DeadLetter]:
         raw = self._call(
@@ -500,6 +575,20 @@ class RedisStore:
         removed = self._call(self.r.zremrangebyscore, self.keys.audit(), "-inf", now - AUDIT_TTL)
         self.list_cases(now, state=None)  # drops queue members whose case expired
         return int(removed)
+
+    def persistence_warning(self) -> str | None:
+        """A warning when this server would lose acknowledged messages on a crash."""
+        try:
+            aof = self.r.config_get("appendonly").get("appendonly")
+            save = self.r.config_get("save").get("save")
+        except redis.RedisError:
+            return None  # CONFIG may be disabled by a managed Redis: nothing to check
+        if aof == "yes" or (save or "").strip():
+            return None
+        return (
+            "Redis persists nothing (appendonly no, no RDB snapshots): a Redis crash would "
+            "lose acknowledged messages. Set 'appendonly yes' (recommended) or 'save'."
+        )
 
     def ping(self) -> bool:
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.crypto import Crypto
-from bot.store.port import StoreUnavailable
+from bot.store.port import LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CONSENT_TTL,
@@ -207,6 +207,7 @@ class SQLiteStore:
 
     def commit(self, change: Commit, now: float) -> None:
         with self._tx() as db:
+            self._fenced(db, change.fence, now)
             if change.delete_session:
                 db.execute("DELETE FROM sessions WHERE user=?", (change.user,))
             elif change.session is not None:
@@ -409,7 +410,9 @@ class SQLiteStore:
             )
             return True
 
-    def inbox_next(self, partition: int, now: float) -> InboxItem | None:
+    def inbox_next(
+        self, partition: int, now: float, consumer: str | None = None
+    ) -> InboxItem | None:
         rows = self._read(
             "SELECT seq, channel, blob, received_at FROM inbox WHERE part=? AND expires_at>?"
             " ORDER BY seq LIMIT 1",
@@ -421,7 +424,9 @@ class SQLiteStore:
         data = self.crypto.decrypt_json(blob)
         return InboxItem(str(seq), partition, channel, data["address"], data["inbound"], received)
 
-    def outbox_batch(self, partition: int, now: float, limit: int = 50) -> list[OutboxItem]:
+    def outbox_batch(
+        self, partition: int, now: float, limit: int = 50, consumer: str | None = None
+    ) -> list[OutboxItem]:
         rows = self._read(
             "SELECT seq, channel, blob, created_at, attempts, not_before FROM outbox"
             " WHERE part=? AND expires_at>? ORDER BY seq LIMIT ?",
@@ -444,9 +449,23 @@ class SQLiteStore:
             )
         return items
 
-    def outbox_done(self, item: OutboxItem, now: float) -> None:
+    def outbox_done(
+        self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None
+    ) -> None:
         with self._tx() as db:
+            self._fenced(db, fence, now)
             db.execute("DELETE FROM outbox WHERE seq=?", (int(item.id),))
+
+    @staticmethod
+    def _fenced(db: Any, fence: tuple[str, str] | None, now: float) -> None:
+        """Inside the write's transaction: the lease must still be the writer's."""
+        if fence is None:
+            return
+        row = db.execute(
+            "SELECT owner FROM leases WHERE name=? AND expires_at>?", (fence[0], now)
+        ).fetchone()
+        if row is None or row[0] != fence[1]:
+            raise LeaseLost(fence[0])
 
     def outbox_retry(self, item: OutboxItem, not_before: float, now: float) -> None:
         with self._tx() as db:
@@ -458,18 +477,23 @@ class SQLiteStore:
     def outbox_dead(self, item: OutboxItem, reason: str, now: float) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM outbox WHERE seq=?", (int(item.id),))
-            db.execute(
-                "INSERT INTO dead_letters(at, channel, part, attempts, reason, expires_at)"
-                " VALUES (?,?,?,?,?,?)",
-                (
-                    now,
-                    item.channel,
-                    item.partition,
-                    item.attempts,
-                    reason[:200],
-                    now + DEAD_LETTER_TTL,
-                ),
-            )
+            self._dead(db, item.channel, item.partition, item.attempts, reason, now)
+
+    def record_dead_letter(
+        self, channel: str, partition: int, attempts: int, reason: str, now: float
+    ) -> None:
+        with self._tx() as db:
+            self._dead(db, channel, partition, attempts, reason, now)
+
+    @staticmethod
+    def _dead(
+        db: Any, channel: str, partition: int, attempts: int, reason: str, now: float
+    ) -> None:
+        db.execute(
+            "INSERT INTO dead_letters(at, channel, part, attempts, reason, expires_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (now, channel, partition, attempts, reason[:200], now + DEAD_LETTER_TTL),
+        )
 
     def dead_letters(self, now: float) -> list[DeadLetter]:
         rows = self._read(
