@@ -106,15 +106,18 @@ class Runner:
 
     # ------------------------------------------------------------------ state
     @property
-    def user(self) -> str:
-        user = self.service.user_for("terminal", self.address, create=False)
-        assert user is not None
-        return user
+    def user(self) -> str | None:
+        """None once the person deleted their data."""
+        return self.service.user_for("terminal", self.address, create=False)
 
     def session(self) -> Session:
-        return Session.from_dict(self.store.load_session(self.user, self.now))
+        user = self.user
+        return Session.from_dict(self.store.load_session(user, self.now) if user else None)
 
     def state(self) -> dict[str, Any]:
+        if self.user is None:
+            return {"level": "none", "seen": set(), "case": None, "consent": "none",
+                    "stopped": False}  # fmt: skip
         session = self.session()
         risk = RiskState(session)
         case = self.store.open_case_of(self.user, self.now)

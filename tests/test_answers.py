@@ -1,12 +1,12 @@
-"""Whole yes/no answers (bot.cases.answers) and helpers writing for someone else
+"""Whole yes/no answers (bot.engine.answers) and helpers writing for someone else
 (bot.cases.others): small pieces, data-driven, tested on their own."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.cases.answers import AnswerPhrases, read_answer
 from bot.cases.others import about_someone_else
+from bot.engine.answers import AnswerPhrases, read_answer
 
 
 @pytest.mark.parametrize(

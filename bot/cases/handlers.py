@@ -7,7 +7,7 @@
   otherwise); then one honest notice says who will read the messages and when, with a
   way to say no. Emergency words and the menu's emergency option do exactly the same.
 - `high` offers a caseworker and asks consent. Only a whole yes or no answers it
-  (`bot.cases.answers`); anything else is a new message, answered on its own, and the
+  (`bot.engine.answers`); anything else is a new message, answered on its own, and the
   question is asked again once, briefly. A refusal is respected and recorded; the offer
   comes back only if the level rises.
 - `normal` gives information: a child with no risk signal gets the children's page
@@ -28,10 +28,11 @@ from datetime import datetime
 from babel.dates import format_date, format_time
 
 from bot.cases import events as ev
-from bot.cases.answers import read_answer
 from bot.cases.others import about_someone_else
+from bot.cases.refusal import asks_not_to_read
 from bot.cases.state import IN_SERVICE, RiskState
 from bot.engine.actions import CHOICES, ActionResult, Context, Registry
+from bot.engine.answers import read_answer
 from bot.engine.engine import Interceptor
 from bot.engine.flows import EMERGENCY
 from bot.engine.i18n import N_
@@ -68,9 +69,12 @@ CONSENT_YES_NODE = "risk.consent.yes"
 CONSENT_NO_NODE = "risk.consent.no"
 NORMAL_NODE = "risk.normal"
 RELAYED_NODE = "risk.relayed"
+RELAYED_SELF_HARM_NODE = "risk.relayed.self_harm"
+RELAYED_MEDICAL_NODE = "risk.relayed.medical"
 CHILDREN_NODE = "children"
 REFERRAL_CONSENT_NODE = "referral.consent"  # shown when an operator asks from the console
-OWN_YES_NO = ("screening.", "delete", "referral.")  # screens whose own yes/no comes first
+WITHDRAW_NODE = "risk.withdraw"
+NOTICE_NODES = frozenset({"risk.urgent", "human"})  # where a bare "no" refuses the reading
 ASKING_NODES = frozenset(
     {CONSENT_NODE, HELPER_CONSENT_NODE, CONSENT_AGAIN_NODE, CONSENT_UNSURE_NODE}
 )
@@ -82,8 +86,11 @@ ENTRY_NODES = (
     *sorted(ASKING_NODES),
     CONSENT_YES_NODE,
     CONSENT_NO_NODE,
+    WITHDRAW_NODE,
     NORMAL_NODE,
     RELAYED_NODE,
+    RELAYED_SELF_HARM_NODE,
+    RELAYED_MEDICAL_NODE,
     REFERRAL_CONSENT_NODE,
 )
 
@@ -187,7 +194,7 @@ def urgent_notice_text(
     if child:
         reads = t(
             N_(
-                "Una persona de nuestro equipo va a poder leer tus mensajes para cuidarte. Si no quieres, toca el botón."
+                "Esa persona va a poder leer tus mensajes para cuidarte. Si no quieres que los lea, toca el botón. El aviso a protección de la niñez se hace igual."
             )
         )
     elif helper:
@@ -239,6 +246,15 @@ def _open_case(
     )
 
 
+def relayed_node(risk: RiskState) -> str:
+    """ "Your message arrived", with the line this person needs most."""
+    if SELF_HARM in risk.seen:
+        return RELAYED_SELF_HARM_NODE
+    if MEDICAL_EMERGENCY in risk.seen:
+        return RELAYED_MEDICAL_NODE
+    return RELAYED_NODE
+
+
 def urgent_lead(risk: RiskState, new: set[str]) -> str:
     """The numbers to put first: what just arrived decides, else what was seen."""
     for codes in (new, risk.seen):
@@ -270,9 +286,16 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
         risk = RiskState(ctx.session)
         risk.data.pop(OPENED_NOW, None)
         events: list[Event] = []
-        if risk.pending and not (ctx.session.node or "").startswith(OWN_YES_NO):
+        node = ctx.session.node or ""
+        own_options = [p for p in ctx.session.options if not p.startswith("cmd:")]
+        if risk.relayed and (
+            asks_not_to_read(text) or (node in NOTICE_NODES and read_answer(text) == "no")
+        ):
+            return ActionResult(outcome=WITHDRAW_NODE)  # typed, it is the button
+        if risk.pending and (node in ASKING_NODES or not own_options):
             # The offer stays open until it is answered: a whole yes or no answers it
-            # wherever the person is, except on a screen with a yes/no of its own.
+            # on the offer itself, or on a page with no choices of its own ("ok" on
+            # another menu answers that menu, not the offer).
             answer = read_answer(text)
             if answer == "yes":
                 return ActionResult(outcome=CONSENT_YES_NODE)
@@ -288,7 +311,7 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
         assessment = assess(text, ctx.session.lang)
         if about_other(text):
             risk.mark_helper()
-        new = risk.add(assessment.indicators, assessment.latent)
+        new = risk.add(assessment.indicators, assessment.latent, assessment.conditional)
         level = risk.level
         triggers = assessment.triggers
 
@@ -300,7 +323,7 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             if new & set(URGENCY):
                 # A new danger on an urgent case: the right numbers again, first.
                 return ActionResult(lead=urgent_lead(risk, new), events=events)
-            fallback = RELAYED_NODE if risk.relayed else None
+            fallback = relayed_node(risk) if risk.relayed else None
             if assessment.level != NONE and not fallback:
                 fallback = NORMAL_NODE
             return ActionResult(events=events, fallback=fallback)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.engine.normalize import contains_phrase, tokens
+from bot.engine.normalize import tokens
 from bot.engine.types import LANGS
 
 _PATH = Path(__file__).with_name("others.yaml")
+STRONG_SELF = frozenset({"yo", "moi"})  # one-word first-person marks that always count
 
 
 Phrases = tuple[tuple[str, ...], ...]
@@ -39,11 +40,29 @@ def _phrases() -> tuple[Phrases, Phrases]:
     return tuple(sorted(others)), tuple(sorted(_read(raw, "self")))
 
 
+def _first(toks: tuple[str, ...], phrases: Phrases) -> int | None:
+    """Where the first of these phrases starts in the message, if anywhere."""
+    starts = [
+        i
+        for phrase in phrases
+        for i in range(len(toks) - len(phrase) + 1)
+        if toks[i : i + len(phrase)] == phrase
+    ]
+    return min(starts) if starts else None
+
+
 def about_someone_else(text: str) -> bool:
     """True when the message speaks of another person the writer knows, and not of
-    the writer as well."""
+    the writer: a first-person word may come after the other person is named ("mi
+    hija de 16 se fue ... y no me contesta"), never before ("me quitaron el pasaporte
+    a mí y a mi hermana"), and an explicit one ("soy menor", "mi jefe") never."""
     toks = tokens(text)
     others, own = _phrases()
-    return any(contains_phrase(toks, p) for p in others) and not any(
-        contains_phrase(toks, p) for p in own
-    )
+    other_at = _first(toks, others)
+    if other_at is None:
+        return False
+    strong = tuple(p for p in own if len(p) > 1 or p[0] in STRONG_SELF)
+    if _first(toks, strong) is not None:
+        return False
+    self_at = _first(toks, own)
+    return self_at is None or other_at < self_at

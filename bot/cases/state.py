@@ -17,6 +17,8 @@ from bot.risk.codes import (
     HIGH,
     MINOR,
     NONE,
+    NORMAL,
+    RISK_CODES,
     UNACCOMPANIED_MINOR,
     level_for,
     severity,
@@ -38,14 +40,30 @@ class RiskState:
     def seen(self) -> set[str]:
         return {c for c in self.data.get("seen") or [] if c in ALL_CODES}
 
-    def add(self, codes: list[str] | tuple[str, ...], latent: tuple[str, ...] = ()) -> set[str]:
+    def add(
+        self,
+        codes: list[str] | tuple[str, ...],
+        latent: tuple[str, ...] = (),
+        conditional: dict[str, tuple[str, ...]] | None = None,
+    ) -> set[str]:
         """Add codes; return the ones that are new in this conversation.
 
         `latent` codes (a child mentioned in a message with no risk signal) count in the
         conversation: "my daughter is 16" and, later, "a man took her" is a child at
         risk (presumption of minority). Alone they stay `normal`: information, no case.
+        `conditional` codes count once what they require has been seen, in any message:
+        "im 16", later "i am alone here", is an unaccompanied child.
         """
-        codes = (*codes, *latent)
+        waiting = dict(self.data.get("conditional") or {})
+        waiting.update({c: list(req) for c, req in (conditional or {}).items() if c in ALL_CODES})
+        known = self.seen | set(codes)  # the writer's own words, not a child mentioned now
+        met = {c for c, req in waiting.items() if set(req) <= known}
+        codes = (*codes, *latent, *sorted(met))
+        left = {c: req for c, req in waiting.items() if c not in met}
+        if left:
+            self.data["conditional"] = left  # codes only: e.g. alone, waiting for an age
+        else:
+            self.data.pop("conditional", None)
         new = set(codes) - self.seen
         if new:
             self.data["seen"] = sorted(self.seen | new)
@@ -53,8 +71,14 @@ class RiskState:
 
     @property
     def level(self) -> str:
-        """The level over every code seen so far, by DESIGN.md's rules."""
-        return level_for(self.seen)
+        """The level over every code seen so far, by DESIGN.md's rules, with one
+        reading from DOMAIN.md "Children": a child with no risk signal (no trafficking
+        or urgency code: only their age, no papers, a request for help) gets child
+        information and is not escalated, so that level is `normal`."""
+        seen = self.seen
+        if MINOR in seen and not seen & RISK_CODES:
+            return NORMAL
+        return level_for(seen)
 
     @property
     def minor(self) -> bool:

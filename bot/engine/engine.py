@@ -40,6 +40,7 @@ from bot.engine.actions import (
     Registry,
     builtin,
 )
+from bot.engine.answers import read_answer
 from bot.engine.flows import (
     DELETE,
     EMERGENCY,
@@ -50,6 +51,7 @@ from bot.engine.flows import (
     MENU,
     NO_MORE,
     STOP,
+    THANKS,
     UNKNOWN,
     WELCOME,
     FlowSet,
@@ -57,7 +59,16 @@ from bot.engine.flows import (
 )
 from bot.engine.i18n import N_, Catalogs, Translator
 from bot.engine.matching import PhraseIndex
-from bot.engine.types import LANGS, Button, Event, Inbound, Outbound, Result, Session
+from bot.engine.types import (
+    LANGS,
+    SOURCE_LANG,
+    Button,
+    Event,
+    Inbound,
+    Outbound,
+    Result,
+    Session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +195,11 @@ class Engine:
         reply.quiet = bool(found.lead or found.follow or found.reprompt)
         if found.lead:
             self._show(reply, inbound, found.lead)
-        if not ((found.lead or found.follow) and (s.lang is None or not s.welcomed)):
+        if (found.lead or found.follow) and (s.lang is None or not s.welcomed):
+            # A first message that already asks for help: the escalation is the welcome
+            # (it carries the numbers and what happens next); no greeting afterwards.
+            s.lang, s.welcomed = s.lang or SOURCE_LANG, True
+        else:
             self._dispatch(reply, inbound, text)
         if found.follow:
             self._show(reply, inbound, found.follow)
@@ -220,7 +235,7 @@ class Engine:
                 self._unknown(reply, inbound)
             return
 
-        label_payload = self._option_by_label(s, text)
+        label_payload = self._option_by_label(s, text) or self._option_by_answer(s, text)
         if label_payload and self._on_payload(reply, inbound, label_payload):
             return
 
@@ -301,6 +316,15 @@ class Engine:
                 return payload
         return None
 
+    def _option_by_answer(self, s: Session, text: str) -> str | None:
+        """A whole yes/no typed on a yes/no screen ("si", "ok", "non merci")."""
+        node = self.flows.nodes.get(s.node or "")
+        if node is None or not node.answers:
+            return None
+        index = node.answers.get(read_answer(text) or "")
+        payload = f"opt:{node.id}:{index}"
+        return payload if index is not None and payload in s.options else None
+
     def _label_for(self, payload: str, tr: Translator, s: Session) -> str | None:
         kind, _, rest = payload.partition(":")
         if kind == ACT:
@@ -373,7 +397,8 @@ class Engine:
             else:
                 self._show(reply, inbound, NO_MORE, push=False)
         else:
-            target = {"help": HELP, "language": LANGUAGE, "stop": STOP, "delete": DELETE}
+            target = {"help": HELP, "language": LANGUAGE, "stop": STOP, "delete": DELETE,
+                      "thanks": THANKS}  # fmt: skip
             self._show(reply, inbound, target[command])
 
     def _on_location(self, reply: _Reply, inbound: Inbound) -> None:
@@ -403,6 +428,9 @@ class Engine:
             return
         current = self.flows.nodes.get(reply.session.node or "")
         self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
+        if current and current.unknown:  # e.g. the safety check: on to the menu, no loop
+            self._show(reply, inbound, current.unknown, push=False)
+            return
         if current and current.type == "menu" and current.id != UNKNOWN:
             self._show(reply, inbound, current.id, push=False)
         else:

@@ -33,6 +33,7 @@ UNKNOWN = "sys.unknown"
 MEDIA = "sys.media"
 LOCATION_UNHANDLED = "sys.location"
 NO_MORE = "sys.no_more"
+THANKS = "thanks"
 # Nodes the engine itself shows (commands, first contact, input it cannot use).
 SYSTEM_NODES = (
     MENU,
@@ -46,9 +47,10 @@ SYSTEM_NODES = (
     MEDIA,
     LOCATION_UNHANDLED,
     NO_MORE,
+    THANKS,
 )
 COMMANDS_FILE = "commands.yaml"
-COMMAND_NAMES = ("menu", "back", "help", "language", "stop", "delete", "more", "start")
+COMMAND_NAMES = ("menu", "back", "help", "language", "stop", "delete", "more", "start", "thanks")
 # A run of three or more digits, possibly split by spaces or dashes, is a phone number
 # unless a unit of time follows it ("183 días").
 PHONE_LIKE = re.compile(
@@ -95,6 +97,8 @@ class Node:
     translate: bool = True
     request_location: bool = False
     choice: str | None = None  # a choice code recorded when the node is shown
+    answers: Mapping[str, int] = field(default_factory=dict)  # yes/no/unsure -> option
+    unknown: str | None = None  # where text the node cannot use leads (default: itself)
 
     def targets(self) -> list[str]:
         """Nodes this node can lead to by its own edges."""
@@ -104,6 +108,8 @@ class Node:
         if self.if_negated:
             out.append(self.if_negated)
         out.extend(self.outcomes.values())
+        if self.unknown:
+            out.append(self.unknown)
         return out
 
     def texts(self) -> list[str]:
@@ -194,6 +200,8 @@ def _build_node(node_id: str, file: str, raw: Mapping[str, Any]) -> Node:
         translate=raw.get("translate", True),
         request_location=raw.get("request_location", False),
         choice=raw.get("choice"),
+        answers=dict(raw.get("answers") or {}),
+        unknown=raw.get("unknown"),
     )
 
 

@@ -70,6 +70,10 @@ class Assessment:
     # Codes said but not counted because this message shows no risk ("mi hija de 15"
     # with no risk signal): a conversation may count them once a risk appears later.
     latent: tuple[str, ...] = ()
+    # Codes said but not counted because what they require was not in this message
+    # ("estoy sola" needs `minor`): code -> the codes it needs, for a conversation that
+    # may have seen them in another message ("tengo 15", later "estoy sola").
+    conditional: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Exactly {"level", "indicators", "triggers"} (DESIGN.md "Command line")."""
@@ -265,6 +269,11 @@ def assess(text: str, lang: str | None = None, work: Work | None = None) -> Asse
     # Conditions: `requires` against everything matched, then `only_with_risk` against what
     # is left (a mentioned child counts only when there is a risk signal).
     potential = {f.code for f in found} | {code for code, _, _ in emoji}
+    conditional = {
+        f.code: tuple(f.rule.requires)
+        for f in found
+        if f.rule is not None and not set(f.rule.requires) <= potential
+    }
     found = [f for f in found if f.rule is None or set(f.rule.requires) <= potential]
     firm = {f.code for f in found if f.rule is None or not f.rule.only_with_risk}
     firm |= {code for code, needs_risk, _ in emoji if not needs_risk}
@@ -291,4 +300,10 @@ def assess(text: str, lang: str | None = None, work: Work | None = None) -> Asse
         if f.words not in bucket:
             bucket.append(f.words)
     codes = tuple(sorted(triggers))
-    return Assessment(level=C.level_for(codes), indicators=codes, triggers=triggers, latent=latent)
+    return Assessment(
+        level=C.level_for(codes),
+        indicators=codes,
+        triggers=triggers,
+        latent=latent,
+        conditional=conditional,
+    )
