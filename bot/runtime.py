@@ -7,9 +7,14 @@ from here, so that they agree on the store, the keys, the engine and the channel
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from bot.bootstrap import build_engine
 from bot.channels import telegram, whatsapp
@@ -27,6 +32,14 @@ from bot.store.records import URGENT_PRIORITY, Commit, OutboxItem
 
 log = logging.getLogger(__name__)
 
+# Twilio gives up on a webhook after 15 s: whatever the store does, the webhook has its
+# answer (recorded, or spooled with the inline emergency reply) within this deadline.
+WEBHOOK_STORE_DEADLINE = 2.5
+
+
+_REPLAYER_LOCK = threading.Lock()
+T = TypeVar("T")
+
 
 @dataclass
 class Runtime:
@@ -36,6 +49,30 @@ class Runtime:
     senders_override: dict[str, ChannelSender] | None = None
     limiter: RateLimiter | None = None  # tests pass a fast one; production uses the defaults
     on_urgent: list = field(default_factory=list)
+    store_deadline: float = WEBHOOK_STORE_DEADLINE
+    # What the last store call on the webhook path found (for /healthz, which must never
+    # wait for the store itself). None until the first call.
+    store_ok: bool | None = None
+
+    @cached_property
+    def _bounded(self) -> ThreadPoolExecutor:
+        """Store calls of the webhook path run here, so that one waits at most
+        `store_deadline` for them; a stuck call occupies a thread, never the request."""
+        return ThreadPoolExecutor(max_workers=8, thread_name_prefix="store-call")
+
+    def bounded(self, fn: Callable[..., T], *args: object) -> T:
+        """fn(*args) within the deadline; StoreUnavailable when it fails or is late."""
+        future = self._bounded.submit(fn, *args)
+        try:
+            result = future.result(timeout=self.store_deadline)
+        except FutureTimeout as exc:
+            self.store_ok = False
+            raise StoreUnavailable("store call over the webhook deadline") from exc
+        except StoreUnavailable:
+            self.store_ok = False
+            raise
+        self.store_ok = True
+        return result
 
     @cached_property
     def crypto(self) -> Crypto:
@@ -63,16 +100,48 @@ class Runtime:
         redelivery; False when the store was down and it went to the spool instead,
         in which case the caller answers inline with the emergency message."""
         partition = self.service.partition(channel, address)
+        record = self.spool.record(partition, channel, address, inbound, dedup_key)
+        if self.spool.pending() and self.spool.append(record):
+            # Earlier messages still wait in the spool: this one goes behind them, so
+            # each person's messages keep their arrival order (guarantee 3). While the
+            # store is still down, the caller answers inline with the emergency reply.
+            self._replay_soon()
+            return self.store_ok is not False
         try:
-            if not self.store.inbox_put(
-                partition, channel, address, inbound, dedup_key, time.time()
-            ):
+            added = self.bounded(
+                self.store.inbox_put, partition, channel, address, inbound, dedup_key, time.time()
+            )
+            if not added:
                 log.info("%s redelivery ignored", channel)
             return True
         except StoreUnavailable:
-            self.spool.append(self.spool.record(partition, channel, address, inbound, dedup_key))
+            self.spool.append(record)  # a late inbox_put is harmless: the dedup key
             log.error("store unavailable: %s message spooled", channel)
+            self._replay_soon()
             return False
+
+    def _replay_soon(self) -> None:
+        """Move the spool into the inbox once the store answers, from this process too
+        (a web process may run on a host where no worker runs)."""
+        with _REPLAYER_LOCK:
+            thread = self.__dict__.get("_replayer")
+            if thread is not None and thread.is_alive():
+                return
+            thread = threading.Thread(target=self._replay_loop, daemon=True, name="spool")
+            self.__dict__["_replayer"] = thread
+            thread.start()
+
+    def _replay_loop(self) -> None:
+        delay = 0.5
+        while self.spool.pending():
+            try:
+                self.spool.replay(self.store, time.time())
+            except Exception:  # never let the replayer die with messages waiting
+                log.exception("spool replay failed; retrying")
+            self.store_ok = not self.spool.pending()  # it replays only while the store answers
+            if self.spool.pending():
+                time.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     def alert_on_call(self, case: object) -> None:
         """A content-free alert to the on-call chat, through the durable outbox."""

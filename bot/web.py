@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Config, load_config
 from bot.runtime import Runtime
+from bot.store.port import StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # a platform payload is a few KB; anything bigger is refused (413)
@@ -18,14 +19,22 @@ health = Blueprint("health", __name__)
 
 @health.get("/healthz")
 def healthz() -> Response:
-    """Liveness: 200 while the process runs; the body says whether the store answers."""
-    store_ok = current_app.extensions["bot"].store.ping()
-    return jsonify(status="ok", store="ok" if store_ok else "unreachable")
+    """Liveness: 200 while the process runs. Never touches the store: the body says
+    what the webhooks last found (ok, unreachable, or unknown before any call)."""
+    store_ok = current_app.extensions["bot"].store_ok
+    state = "unknown" if store_ok is None else ("ok" if store_ok else "unreachable")
+    return jsonify(status="ok", store=state)
 
 
 @health.get("/readyz")
 def readyz() -> Response | tuple[Response, int]:
-    if current_app.extensions["bot"].store.ping():
+    rt = current_app.extensions["bot"]
+    try:
+        ready = bool(rt.bounded(rt.store.ping))
+    except StoreUnavailable:
+        ready = False
+    rt.store_ok = ready
+    if ready:
         return jsonify(status="ready")
     return jsonify(status="store unreachable"), 503
 

@@ -301,8 +301,10 @@ def test_transient_failures_are_retried_permanent_ones_dead_lettered(stack: Stac
 
 
 def test_health(stack: Stack) -> None:
-    assert stack.http.get(f"{stack.base}/healthz").json() == {"status": "ok", "store": "ok"}
+    """/healthz never waits for the store: it says what the last store call found."""
+    assert stack.http.get(f"{stack.base}/healthz").json() == {"status": "ok", "store": "unknown"}
     assert stack.http.get(f"{stack.base}/readyz").status_code == 200
+    assert stack.http.get(f"{stack.base}/healthz").json() == {"status": "ok", "store": "ok"}
 
 
 def test_template_outside_the_whatsapp_window(stack: Stack) -> None:
