@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BABEL := $(VENV)/bin/pybabel
 LANGS := es en pt fr
 
-.PHONY: run test lint i18n diagram chat bench clean
+.PHONY: run test test-services lint i18n diagram chat bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,23 @@ run: $(VENV)/.installed
 chat: $(VENV)/.installed
 	$(PY) -m bot chat
 
-test: $(VENV)/.installed
+# The suite needs a real Redis and Debian's chromium: `make test` starts a local Redis
+# when none answers on 127.0.0.1:6379 and installs chromium when it is missing, and
+# fails (never skips) when it cannot. The Redis tests use database 15 (TEST_REDIS_URL).
+test: $(VENV)/.installed test-services
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	REQUIRE_REDIS=1 $(PY) -m pytest
+
+REDIS_PING = $(PY) -c "import redis; redis.Redis(host='127.0.0.1', port=6379, socket_connect_timeout=1).ping()" 2>/dev/null
+
+test-services: $(VENV)/.installed
+	@if ! $(REDIS_PING); then \
+		command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || { echo "make test: cannot install redis-server" >&2; exit 1; }; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --appendonly yes --dir /tmp >/dev/null; \
+		for i in 1 2 3 4 5 6 7 8 9 10; do $(REDIS_PING) && break; sleep 0.5; done; \
+		$(REDIS_PING) || { echo "make test: Redis does not answer on 127.0.0.1:6379" >&2; exit 1; }; \
+	fi
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || { echo "make test: cannot install chromium" >&2; exit 1; }
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -40,7 +40,8 @@ def lang(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The Redis tests use database 15 (their own, never 0) and a key prefix per test.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def redis_or_skip() -> redis.Redis:

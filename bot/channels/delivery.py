@@ -51,15 +51,18 @@ class RateLimiter:
         self._recent: deque[str] = deque(maxlen=10_000)
 
     def acquire(self, recipient: str) -> float:
-        """Take a slot now and return 0, or return how long until one is free (nothing
-        taken). The sender defers only that person's messages: nobody else waits."""
+        """Take a slot and return 0, or, when this person must wait, return how long
+        (nothing taken): the sender defers only that person, nobody else waits. The
+        global gap is a few milliseconds shared by everyone: it is simply waited out."""
         with self._lock:
             now = self.clock()
-            ready = max(
-                self._last_global + self.global_gap, self._last[recipient] + self.recipient_gap
-            )
-            if ready > now:
-                return ready - now
+            own = self._last[recipient] + self.recipient_gap if recipient in self._last else 0.0
+            if own > now:
+                return own - now
+            shared = self._last_global + self.global_gap
+            if shared > now:
+                self.sleep(shared - now)
+                now = shared
             self._take(recipient, now)
             return 0.0
 
