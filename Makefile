@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BABEL := $(VENV)/bin/pybabel
 LANGS := es en pt fr
 
-.PHONY: run test test-services lint i18n diagram chat bench clean
+.PHONY: run test test-services lint i18n diagram chat bench chaos clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,8 @@ clean:
 # Benchmarks print ratios against a baseline measured in the same run (no thresholds).
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_search
+
+# The delivery guarantees under real faults, both configurations; the last line is JSON
+# and the exit status is non-zero on any broken guarantee. `make test` runs --short.
+chaos: $(VENV)/.installed test-services
+	$(PY) -m benchmarks.chaos

@@ -27,7 +27,8 @@ from bot.store.records import PARTITIONS, URGENT_PRIORITY, OutboxItem
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = 10.0  # outlives one partition pass (BATCH items) many times over
+LEASE_TTL = 3.0  # renewed every second while held: a killed holder's work resumes in seconds
+HEARTBEAT = 1.0
 MAX_ATTEMPTS = 8
 MAX_ITEM_FAILURES = 3  # an inbox item that raises this often is set aside
 BATCH = 50
@@ -65,6 +66,7 @@ class Loop:
             if not self.store.lease(name, self.owner, LEASE_TTL, self.clock()):
                 continue  # another process is on it
             self.fence = (name, self.owner)
+            beat = self._heartbeat(name)
             try:
                 done += self.partition(partition)
             except LeaseLost:
@@ -75,6 +77,7 @@ class Loop:
                 continue
             finally:
                 self.fence = None
+                beat.set()
             # Released after each pass, so a restarted process does not wait; a killed
             # one keeps it only until it expires (LEASE_TTL).
             self.store.release(name, self.owner)
@@ -84,6 +87,22 @@ class Loop:
         """Keep the lease while working: LeaseLost if it went to someone else."""
         if self.fence and not self.store.lease(self.fence[0], self.owner, LEASE_TTL, self.clock()):
             raise LeaseLost(self.fence[0])
+
+    def _heartbeat(self, name: str) -> threading.Event:
+        """Renew the lease every second while a pass runs, even during a slow send, so
+        the lease can be short: a killed process stops renewing and loses it at once."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(HEARTBEAT):
+                try:
+                    if not self.store.lease(name, self.owner, LEASE_TTL, self.clock()):
+                        return  # lost: the next fenced write finds out and stops
+                except StoreUnavailable:
+                    continue
+
+        threading.Thread(target=beat, name=f"lease-{name}", daemon=True).start()
+        return done
 
     def partition(self, partition: int) -> int:
         raise NotImplementedError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,8 +32,10 @@ class ChannelSender(Protocol):
 
 
 class RateLimiter:
-    """Sliding-window limits, global and per recipient (Telegram: about 30/s overall
-    and 1/s per chat; Twilio: one message per second per sender by default)."""
+    """Limits, global and per recipient (Telegram: about 30/s overall and 1/s per chat;
+    Twilio: about one message per second per sender). Per recipient a short burst is
+    allowed (`burst` messages, then one per second on average), so that the numbers
+    and the notice of an urgent reply arrive together."""
 
     def __init__(
         self,
@@ -41,13 +43,15 @@ class RateLimiter:
         per_recipient_per_second: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        burst: int = 3,
     ) -> None:
         self.global_gap = 1.0 / per_second
         self.recipient_gap = 1.0 / per_recipient_per_second
+        self.burst = max(1, burst)
         self.clock, self.sleep = clock, sleep
         self._lock = threading.Lock()
         self._last_global = 0.0
-        self._last: dict[str, float] = defaultdict(float)
+        self._sent: dict[str, deque[float]] = {}  # per recipient: their last `burst` sends
         self._recent: deque[str] = deque(maxlen=10_000)
 
     def acquire(self, recipient: str) -> float:
@@ -56,9 +60,11 @@ class RateLimiter:
         global gap is a few milliseconds shared by everyone: it is simply waited out."""
         with self._lock:
             now = self.clock()
-            own = self._last[recipient] + self.recipient_gap if recipient in self._last else 0.0
-            if own > now:
-                return own - now
+            times = self._sent.get(recipient)
+            if times is not None and len(times) >= self.burst:
+                own = times[0] + self.recipient_gap * self.burst
+                if own > now:
+                    return own - now
             shared = self._last_global + self.global_gap
             if shared > now:
                 self.sleep(shared - now)
@@ -73,8 +79,10 @@ class RateLimiter:
 
     def _take(self, recipient: str, now: float) -> None:
         self._last_global = now
-        if recipient not in self._last:
+        times = self._sent.get(recipient)
+        if times is None:
+            times = self._sent[recipient] = deque(maxlen=self.burst)
             self._recent.append(recipient)
             if len(self._recent) == self._recent.maxlen:
-                self._last.pop(self._recent[0], None)
-        self._last[recipient] = now
+                self._sent.pop(self._recent[0], None)
+        times.append(now)
