@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="fewer people (make test)")
     args = parser.parse_args(argv)
     global PACE
-    n, risky, lock, PACE = (20, 6, 6.0, 1.5) if args.short else (200, 40, 20.0, 4.0)
+    n, risky, lock, PACE = (20, 6, 6.0, 1.5) if args.short else (200, 40, 20.0, 12.0)
     with tempfile.TemporaryDirectory(prefix="chaos-") as name:
         tmp = Path(name)
         (tmp / "r").mkdir()

@@ -68,7 +68,7 @@ def poll_telegram(runtime: Runtime, stop: threading.Event) -> None:
         for update in updates:
             parsed = telegram.parse(update.to_dict(), bot)
             if parsed is not None:
-                inbound = inbound_to_dict(parsed.inbound)
+                inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
                 runtime.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key)
             offset = update.update_id + 1
     loop.close()

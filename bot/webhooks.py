@@ -59,7 +59,8 @@ def whatsapp_inbound() -> Response | tuple[Response, int]:
     except whatsapp.BadRequest as exc:
         return jsonify(error=str(exc)), 400
     rt = runtime()
-    inbound = inbound_to_dict(parsed.inbound)
+    # The order of receipt: one person's concurrent deliveries are processed in it.
+    inbound = {**inbound_to_dict(parsed.inbound), "seq": time.time()}
     if rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
         return _twiml()
     return _twiml(rt.engine.emergency("es")[0].text)
@@ -106,7 +107,7 @@ def telegram_inbound() -> Response | tuple[Response, int]:
         return jsonify(error=f"malformed update: {exc.__class__.__name__}"), 400
     if parsed is None:
         return jsonify(ok=True, ignored=True)
-    inbound = inbound_to_dict(parsed.inbound)
+    inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
     if rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key):
         if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
             return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)

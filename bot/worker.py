@@ -23,12 +23,13 @@ from bot.channels.delivery import ChannelSender, PermanentError, TransientError
 from bot.conversation import ConversationService
 from bot.spool import Spool
 from bot.store.port import LeaseLost, Store, StoreUnavailable
-from bot.store.records import PARTITIONS, URGENT_PRIORITY, OutboxItem
+from bot.store.records import PARTITIONS, URGENT_PRIORITY, InboxItem, OutboxItem
 
 log = logging.getLogger(__name__)
 
 LEASE_TTL = 3.0  # renewed every second while held: a killed holder's work resumes in seconds
 HEARTBEAT = 1.0
+WINDOW = 16  # inbox items looked at to keep one person's messages in the platform's order
 MAX_ATTEMPTS = 8
 MAX_ITEM_FAILURES = 3  # an inbox item that raises this often is set aside
 BATCH = 50
@@ -37,6 +38,23 @@ BATCH = 50
 def backoff(attempts: int) -> float:
     """Exponential backoff with jitter: 2, 4, 8 ... seconds, at most 5 minutes."""
     return min(300.0, 2.0 ** (attempts + 1)) * (0.75 + random.random() / 2)  # noqa: S311
+
+
+def next_in_arrival_order(window: list[InboxItem]) -> InboxItem:
+    """The next message to process: the oldest recorded, unless the same person has a
+    message the platform gave earlier (a smaller `seq`: Telegram's update_id, or the
+    time Twilio's request was received) that was recorded later, as happens when the
+    platform delivers one person's messages concurrently."""
+    head = window[0]
+    seq = head.inbound.get("seq")
+    if not isinstance(seq, (int, float)):
+        return head
+    earlier = [
+        i for i in window[1:]
+        if i.address == head.address and i.channel == head.channel
+        and isinstance(i.inbound.get("seq"), (int, float)) and i.inbound["seq"] < seq
+    ]  # fmt: skip
+    return min(earlier, key=lambda i: i.inbound["seq"]) if earlier else head
 
 
 def urgent_first(items: list[OutboxItem]) -> list[OutboxItem]:
@@ -146,9 +164,10 @@ class Worker(Loop):
         done = 0
         while done < BATCH:
             self.renew()
-            item = self.store.inbox_next(partition, self.clock(), consumer=self.owner)
-            if item is None:
+            window = self.store.inbox_window(partition, self.clock(), WINDOW, self.owner)
+            if not window:
                 break
+            item = next_in_arrival_order(window)
             try:
                 self.service.process(item, fence=self.fence)
             except (StoreUnavailable, LeaseLost):
@@ -182,12 +201,25 @@ class Sender(Loop):
     ) -> None:
         super().__init__(store, clock)
         self.channels = dict(channels)
+        self.urgent_only = False  # the first sweep of each pass: people with urgent replies
+
+    def run_once(self) -> int:
+        """Urgent replies first, across every partition; then everything else."""
+        self.urgent_only = True
+        try:
+            done = super().run_once()
+        finally:
+            self.urgent_only = False
+        return done + super().run_once()
 
     def partition(self, partition: int) -> int:
         done = 0
         now = self.clock()
         blocked: set[str] = set()  # people whose earlier reply waits: theirs wait too
         batch = self.store.outbox_batch(partition, now, BATCH, consumer=self.owner)
+        if self.urgent_only:
+            urgent = {i.address for i in batch if i.message.get("priority") == URGENT_PRIORITY}
+            batch = [i for i in batch if i.address in urgent]
         for item in urgent_first(batch):
             if item.address in blocked:
                 continue

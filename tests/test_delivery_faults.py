@@ -266,3 +266,20 @@ def test_start_up_warns_when_redis_does_not_persist(make_store) -> None:
     finally:
         client.config_set("appendonly", before["appendonly"])
         client.config_set("save", before["save"])
+
+
+# order under concurrent delivery ----------------------------------------------
+def test_one_persons_messages_are_processed_in_the_platforms_order(store) -> None:
+    """Telegram delivered update 11 and 12 concurrently and 12 committed first: the
+    worker still answers 11 first (its update_id), others keep their recorded order."""
+    from bot.worker import next_in_arrival_order
+
+    store.inbox_put(0, "telegram", "55", {"text": "2", "seq": 12}, "tg:12", time.time())
+    store.inbox_put(0, "telegram", "66", {"text": "x", "seq": 13}, "tg:13", time.time())
+    store.inbox_put(0, "telegram", "55", {"text": "1", "seq": 11}, "tg:11", time.time())
+    order = []
+    while window := store.inbox_window(0, time.time(), 16, "w"):
+        item = next_in_arrival_order(window)
+        order.append(item.inbound["text"])
+        store.commit(Commit("u", inbox_done=item), time.time())
+    assert order == ["1", "2", "x"]

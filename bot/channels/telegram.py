@@ -72,6 +72,11 @@ class Parsed:
     dedup_key: str
     callback_query_id: str | None = None
 
+    @property
+    def update_id(self) -> int:
+        """Telegram's own order of updates (the dedup key is "tg:<update_id>")."""
+        return int(self.dedup_key.rpartition(":")[2])
+
 
 def make_bot(token: str, api_base_url: str) -> Bot:
     base = api_base_url.rstrip("/")

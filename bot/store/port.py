@@ -99,6 +99,12 @@ class Store(Protocol):
     ) -> InboxItem | None:
         """The oldest unprocessed message of a partition (a crashed worker's included)."""
 
+    def inbox_window(
+        self, partition: int, now: float, limit: int = 16, consumer: str | None = None
+    ) -> list[InboxItem]:
+        """The oldest unprocessed messages of a partition, in the order they were
+        recorded (which, under concurrent delivery, may differ from the platform's)."""
+
     def outbox_batch(
         self, partition: int, now: float, limit: int = 50, consumer: str | None = None
     ) -> list[OutboxItem]:

@@ -426,15 +426,28 @@ class RedisStore:
     def inbox_next(
         self, partition: int, now: float, consumer: str | None = None
     ) -> InboxItem | None:
-        found = self._entries(self.keys.inbox(partition), WORKERS, partition, 1, consumer)
-        if not found:
-            return None
-        entry_id, fields = found[0]
-        data = self.crypto.decrypt_json(fields["blob"])
-        at = float(entry_id.split("-")[0]) / 1000
-        return InboxItem(
-            entry_id, partition, fields["channel"].decode(), data["address"], data["inbound"], at
-        )
+        window = self.inbox_window(partition, now, 1, consumer)
+        return window[0] if window else None
+
+    def inbox_window(
+        self, partition: int, now: float, limit: int = 16, consumer: str | None = None
+    ) -> list[InboxItem]:
+        found = self._entries(self.keys.inbox(partition), WORKERS, partition, limit, consumer)
+        items = []
+        for entry_id, fields in found:
+            data = self.crypto.decrypt_json(fields["blob"])
+            at = float(entry_id.split("-")[0]) / 1000
+            items.append(
+                InboxItem(
+                    entry_id,
+                    partition,
+                    fields["channel"].decode(),
+                    data["address"],
+                    data["inbound"],
+                    at,
+                )
+            )
+        return items
 
     def outbox_batch(
         self, partition: int, now: float, limit: int = 50, consumer: str | None = None

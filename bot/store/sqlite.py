@@ -413,16 +413,24 @@ class SQLiteStore:
     def inbox_next(
         self, partition: int, now: float, consumer: str | None = None
     ) -> InboxItem | None:
+        window = self.inbox_window(partition, now, 1, consumer)
+        return window[0] if window else None
+
+    def inbox_window(
+        self, partition: int, now: float, limit: int = 16, consumer: str | None = None
+    ) -> list[InboxItem]:
         rows = self._read(
             "SELECT seq, channel, blob, received_at FROM inbox WHERE part=? AND expires_at>?"
-            " ORDER BY seq LIMIT 1",
-            (partition, now),
+            " ORDER BY seq LIMIT ?",
+            (partition, now, limit),
         )
-        if not rows:
-            return None
-        seq, channel, blob, received = rows[0]
-        data = self.crypto.decrypt_json(blob)
-        return InboxItem(str(seq), partition, channel, data["address"], data["inbound"], received)
+        items = []
+        for seq, channel, blob, received in rows:
+            data = self.crypto.decrypt_json(blob)
+            items.append(
+                InboxItem(str(seq), partition, channel, data["address"], data["inbound"], received)
+            )
+        return items
 
     def outbox_batch(
         self, partition: int, now: float, limit: int = 50, consumer: str | None = None
