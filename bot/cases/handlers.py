@@ -58,6 +58,7 @@ URGENT_LEADS = {  # the numbers first, in the order this danger asks for
     MEDICAL_EMERGENCY: "risk.medical",
     "child": "risk.child",
     "helper": "risk.helper_urgent",
+    "helper_child": "risk.helper_child",
     IMMEDIATE_DANGER: EMERGENCY,
 }
 EMERGENCY_NODE = "risk.emergency"  # after the numbers an emergency word or button shows
@@ -262,7 +263,7 @@ def urgent_lead(risk: RiskState, new: set[str]) -> str:
             if code in codes:
                 return URGENT_LEADS[code]
     if risk.helper:
-        return URGENT_LEADS["helper"]
+        return URGENT_LEADS["helper_child" if risk.minor else "helper"]
     if risk.minor:
         return URGENT_LEADS["child"]
     return URGENT_LEADS[IMMEDIATE_DANGER]
@@ -301,8 +302,8 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
                 return ActionResult(outcome=CONSENT_YES_NODE)
             if answer == "no":
                 return ActionResult(outcome=CONSENT_NO_NODE)
-            if answer == "unsure":
-                risk.mark_reasked()
+            if answer == "unsure" and not risk.pending.get("reasked"):
+                risk.mark_reasked()  # said kindly once; after that it is a new message
                 return ActionResult(outcome=CONSENT_UNSURE_NODE)
 
         if risk.relayed:
