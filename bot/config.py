@@ -28,6 +28,11 @@ class ConfigError(RuntimeError):
     """The configuration cannot run safely; the message says what to set."""
 
 
+# What the Bot API accepts as chat_id: a numeric id, or @username for public channels.
+TELEGRAM_CHAT_ID = re.compile(r"^-?\d{1,20}$")
+TELEGRAM_CHANNEL_NAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
@@ -94,7 +99,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     if secret_key and secret_key in keys:
         raise ConfigError("DATA_KEY must differ from SECRET_KEY")
     alert_chat = (env.get("OPERATOR_ALERT_TELEGRAM_CHAT") or "").strip()
-    if alert_chat and not re.match(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$", alert_chat):
+    if alert_chat and not (
+        TELEGRAM_CHAT_ID.match(alert_chat) or TELEGRAM_CHANNEL_NAME.match(alert_chat)
+    ):
         raise ConfigError(
             "OPERATOR_ALERT_TELEGRAM_CHAT must be a numeric chat id or an @channel name"
         )

@@ -118,10 +118,6 @@ class RiskState:
         }
         self.data["offered"] = self.level
 
-    def update_pending(self, text: str | None, triggers: dict[str, list[str]]) -> None:
-        if self.pending is not None:
-            self.hold(text, triggers)
-
     def mark_reasked(self) -> None:
         if self.pending is not None:
             self.pending["reasked"] = True
@@ -141,10 +137,6 @@ class RiskState:
 
     def refuse(self) -> None:
         self.data["refused"] = self.level if self.level != NONE else HIGH
-
-    @property
-    def refused(self) -> bool:
-        return bool(self.data.get("refused"))
 
     # ------------------------------------------------------------------- case
     @property

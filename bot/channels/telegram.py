@@ -9,7 +9,6 @@ is the engine's stable payload; a "share location" request becomes a reply keybo
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +25,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot.channels.delivery import PermanentError, RateLimiter, TransientError
+from bot.config import TELEGRAM_CHANNEL_NAME as CHANNEL_NAME
+from bot.config import TELEGRAM_CHAT_ID as CHAT_ID
 from bot.engine.types import Inbound
-
-# What the Bot API accepts as chat_id: a numeric id, or @username for public channels.
-CHAT_ID = re.compile(r"^-?\d{1,20}$")
-CHANNEL_NAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 
 def chat_id(address: str) -> int | str:
@@ -41,14 +38,6 @@ def chat_id(address: str) -> int | str:
     if CHANNEL_NAME.match(text):
         return text
     raise PermanentError("telegram: not a chat id or @channel name")
-
-
-def valid_chat(address: str) -> bool:
-    try:
-        chat_id(address)
-    except PermanentError:
-        return False
-    return True
 
 
 NAME = "telegram"
