@@ -160,8 +160,18 @@ def reference(persons: list[Person], tmp: Path) -> dict[str, list[str]]:
     return expected
 
 
-def compare(expected: dict[str, list[str]], sent: list[tuple[str, str, float]]) -> dict[str, int]:
-    """Walk each person's received replies against the expected ones, in order."""
+def compare(
+    expected: dict[str, list[str]],
+    sent: list[tuple[str, str, float]],
+    inline: list[tuple[str, str, float]] | None = None,
+) -> dict[str, int]:
+    """Walk each person's received replies against the expected ones, in order. A reply
+    given inline in the webhook's answer (the urgent numbers) is delivered by design
+    ahead of what the worker still owes: it counts once, outside the order."""
+    expected = {chat: list(want) for chat, want in expected.items()}
+    for chat, text, _ in inline or []:
+        if text in expected.get(chat, []):
+            expected[chat].remove(text)
     got: dict[str, list[str]] = defaultdict(list)
     for chat, text, _ in sent:
         got[chat].append(text)
@@ -298,9 +308,12 @@ def urgent_seconds(persons: list[Person], sent: list[tuple[str, str, float]]) ->
         if p.urgent_at is None or p.urgent_at not in p.sent_at:
             continue
         t0 = p.sent_at[p.urgent_at]
-        first = next((t for chat, text, t in sent
+        first = next((t for chat, text, t in sorted(sent, key=lambda s: s[2])
                       if chat == str(p.chat) and t >= t0 and "113" in text), None)  # fmt: skip
-        worst = max(worst, (first - t0) if first else 999.0)
+        took = (first - t0) if first else 999.0
+        if took > 5:
+            print(f"slow urgent reply: person {p.chat}, {took:.2f} s", file=sys.stderr)
+        worst = max(worst, took)
     return round(worst, 2)
 
 
@@ -318,7 +331,7 @@ def base_env(data_dir: Path, api: ThreadingHTTPServer, port: int) -> dict[str, s
 def figures(expected, api, persons, store, kills, user_of, inline) -> dict[str, Any]:
     with api.lock:
         sent = list(api.sent)
-    result = compare(expected, sent)
+    result = compare(expected, sent, inline)
     window = min(result["duplicated"], kills["sender"])
     risky = [p for p in persons if p.risky]
     now = time.time()

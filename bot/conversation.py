@@ -8,6 +8,7 @@ If the store cannot be reached, the person still gets the emergency numbers.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -109,7 +110,10 @@ class ConversationService:
         else:
             session.data.pop("case", None)
         result = self.engine.handle(session, inbound)
-        queued = self._queued(channel, address, result.messages, item, now)
+        messages = result.messages
+        if item is not None and item.inbound.get(ANSWERED_INLINE):
+            messages = without_inline(messages, item.inbound[ANSWERED_INLINE])
+        queued = self._queued(channel, address, messages, item, now)
         if any(e.name == ev.SESSION_DELETE for e in result.events):
             deletion = self.store.delete_user(user, now)
             audit = []
@@ -334,6 +338,23 @@ def stopped(case: Case) -> bool:
         if choice.get("choice") in ("stopped", "resumed"):
             return choice["choice"] == "stopped"
     return False
+
+
+# An inbound record's mark that the webhook already answered it with a message (the
+# urgent numbers): the digest of that text, so the worker does not send it twice.
+ANSWERED_INLINE = "answered_inline"
+
+
+def inline_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def without_inline(messages: list[Outbound], digest: str) -> list[Outbound]:
+    """The replies less the one the webhook already gave (the first with that text)."""
+    for i, message in enumerate(messages):
+        if inline_digest(message.text) == digest:
+            return [*messages[:i], *messages[i + 1 :]]
+    return messages
 
 
 def inbound_to_dict(inbound: Inbound) -> dict:

@@ -17,13 +17,16 @@ from functools import cached_property
 from typing import TypeVar
 
 from bot.bootstrap import build_engine
+from bot.cases.handlers import lead_for_words
 from bot.channels import telegram, whatsapp
 from bot.channels.delivery import ChannelSender, RateLimiter
 from bot.config import Config
-from bot.conversation import ConversationService
+from bot.conversation import ANSWERED_INLINE, ConversationService, inline_digest
 from bot.directory.model import Directory, load_directory
 from bot.engine.engine import Engine
+from bot.engine.types import Inbound, Outbound
 from bot.hours import OperatorHours
+from bot.risk import assess
 from bot.spool import Spool
 from bot.store import open_store
 from bot.store.crypto import Crypto
@@ -92,6 +95,26 @@ class Runtime:
         if self.config.operator_alert_telegram_chat and self.config.telegram_bot_token:
             hooks.append(self.alert_on_call)
         return ConversationService(self.engine, self.store, self.crypto, on_urgent=hooks)
+
+    def warm(self) -> None:
+        """Build the engine and the risk lexicon before the first webhook: otherwise the
+        first person to write after a restart (perhaps in danger) waits for them."""
+        self.engine.emergency()
+        assess("")
+
+    def urgent_inline(self, inbound: Inbound, record: dict) -> Outbound | None:
+        """The urgent numbers for a message that is urgent on its own words, for the
+        webhook to answer inline: the worker may be waiting for a slow store, the person
+        must not (guarantee 6's deadline). The record is marked so that the worker
+        leaves that message out of its replies."""
+        if not inbound.text:
+            return None
+        lead = lead_for_words(assess, inbound.text, inbound.lang_hint)
+        if lead is None:
+            return None
+        message = self.engine.say(lead, inbound.lang_hint)[0]
+        record[ANSWERED_INLINE] = inline_digest(message.text)
+        return message
 
     def accept_inbound(
         self, channel: str, address: str, inbound: dict, dedup_key: str | None

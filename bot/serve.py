@@ -113,6 +113,7 @@ def run(out: TextIO = sys.stdout) -> int:
             target=poll_telegram, args=(runtime, stop), name="telegram", daemon=True
         ).start()
     app = create_app(runtime=runtime)
+    runtime.warm()
     server = create_server(app, host="0.0.0.0", port=config.port, threads=8)  # noqa: S104
     announce(config, out, polling, console="console" in app.blueprints)
 

@@ -33,21 +33,36 @@ class Spool:
         self.rejected_path = directory / "spool.rejected"
         self.crypto = crypto
         self._lock = threading.Lock()
+        self._replay_lock = threading.Lock()
         self.lost = 0
         self.rejected = 0
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One writer or replayer at a time, across threads and processes (gunicorn
-        workers share the file): a line appended during a replay is never dropped."""
-        with self._lock:
+    def _locked(self, suffix: str = ".lock", wait: bool = True) -> Iterator[bool]:
+        """A lock across threads and processes (gunicorn workers share the file).
+
+        ".lock" guards the file itself and is held only for a read or an append, never
+        during a store call: a webhook appending behind a replay blocked by a locked
+        store would miss its deadline. ".replay" lets one replayer run at a time; with
+        `wait=False` it yields False when another one already is."""
+        thread_lock = self._lock if suffix == ".lock" else self._replay_lock
+        if not thread_lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+            fd = os.open(self.path.with_suffix(suffix), os.O_WRONLY | os.O_CREAT, 0o600)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    yield False
+                    return
+                yield True
             finally:
                 os.close(fd)  # closing releases the lock
+        finally:
+            thread_lock.release()
 
     def append(self, record: dict[str, Any]) -> bool:
         line = self.crypto.encrypt_json(record) + b"\n"
@@ -78,8 +93,11 @@ class Spool:
         """
         if not self.pending():
             return 0
-        with self._locked():
-            lines = self.path.read_bytes().splitlines()
+        with self._locked(".replay", wait=False) as mine:
+            if not mine:
+                return 0  # another thread or process is replaying: it keeps the order
+            with self._locked():
+                lines = self.path.read_bytes().splitlines() if self.path.exists() else []
             done = 0
             rejected: list[bytes] = []
             try:
@@ -97,12 +115,15 @@ class Spool:
             except StoreUnavailable:
                 pass
             self._set_aside(rejected)
-            rest = lines[done:]
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_bytes(b"".join(line + b"\n" for line in rest))
-            os.replace(tmp, self.path)
-            if not rest:
-                self.path.unlink(missing_ok=True)
+            with self._locked():  # lines appended meanwhile stay, after the rest
+                current = self.path.read_bytes().splitlines() if self.path.exists() else []
+                rest = current[done:]
+                if rest:
+                    tmp = self.path.with_suffix(".tmp")
+                    tmp.write_bytes(b"".join(line + b"\n" for line in rest))
+                    os.replace(tmp, self.path)
+                else:
+                    self.path.unlink(missing_ok=True)
             return done - len(rejected)
 
     def _read(self, line: bytes) -> dict[str, Any] | None:

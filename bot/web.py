@@ -52,7 +52,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     # Behind a platform proxy the public scheme and host come from X-Forwarded-*;
     # Twilio signs the public URL, so this must be right for signatures to validate.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    app.extensions["bot"] = runtime or Runtime(config)
+    if runtime is None:  # a production web process (gunicorn): ready before it serves
+        runtime = Runtime(config)
+        runtime.warm()
+    app.extensions["bot"] = runtime
 
     from bot.console import init_console
     from bot.webhooks import bp as webhooks

@@ -4,7 +4,8 @@ A webhook answers 2xx only after the message is in the durable inbox (guarantee 
 redeliveries are recognised by `update_id` / `MessageSid` (guarantee 2). If the store
 is down, the answer itself carries the emergency message (TwiML for WhatsApp, the
 webhook-reply method for Telegram) and the message goes to the encrypted spool
-(guarantee 6). The adapters only translate; the conversation happens in the worker.
+(guarantee 6). A message urgent on its own words is answered the same way with its
+numbers even when the store is up, since the worker may be waiting for a slow store. The adapters only translate; the conversation happens in the worker.
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ def whatsapp_inbound() -> Response | tuple[Response, int]:
     rt = runtime()
     # The order of receipt: one person's concurrent deliveries are processed in it.
     inbound = {**inbound_to_dict(parsed.inbound), "seq": time.time()}
+    urgent = rt.urgent_inline(parsed.inbound, inbound)
     if rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
-        return _twiml()
-    return _twiml(rt.engine.emergency("es")[0].text)
+        return _twiml(urgent.text if urgent else None)
+    # Spooled: the urgent numbers if the words asked for them, else the emergency message.
+    return _twiml(urgent.text if urgent else rt.engine.emergency("es")[0].text)
 
 
 @bp.post("/whatsapp/status")
@@ -108,9 +111,12 @@ def telegram_inbound() -> Response | tuple[Response, int]:
     if parsed is None:
         return jsonify(ok=True, ignored=True)
     inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
+    urgent = rt.urgent_inline(parsed.inbound, inbound)
     if rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key):
         if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
             return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
+        if urgent:  # the numbers now, whatever the worker is waiting for
+            return jsonify(method="sendMessage", chat_id=int(parsed.address), text=urgent.text)
         return jsonify(ok=True)
-    text = rt.engine.emergency(parsed.inbound.lang_hint)[0].text
+    text = urgent.text if urgent else rt.engine.emergency(parsed.inbound.lang_hint)[0].text
     return jsonify(method="sendMessage", chat_id=int(parsed.address), text=text)

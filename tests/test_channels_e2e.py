@@ -319,14 +319,51 @@ def test_template_outside_the_whatsapp_window(stack: Stack) -> None:
 
 # ------------------------------------------------------- safety in a real conversation
 def _say(stack: Stack, chat_id: int, first_update: int, texts: list[str]) -> list[list[str]]:
-    """Send each text through the Telegram webhook; return the replies to each one."""
+    """Send each text through the Telegram webhook; return the replies to each one, as
+    Telegram shows them: the webhook's own answer (urgent numbers) first."""
     replies: list[list[str]] = []
     for i, text in enumerate(texts):
         before = len(messages(stack.telegram))
-        assert stack.tg(text_update(first_update + i, chat_id, text)).status_code == 200
+        response = stack.tg(text_update(first_update + i, chat_id, text))
+        assert response.status_code == 200
+        inline = [response.json()["text"]] if response.json().get("method") == "sendMessage" else []
         stack.drain()
-        replies.append([m["text"] for m in messages(stack.telegram)[before:]])
+        replies.append(inline + [m["text"] for m in messages(stack.telegram)[before:]])
     return replies
+
+
+@pytest.mark.parametrize(
+    "text", ["me quiero morir", "estoy embarazada y sangro", "auxilio me están pegando"]
+)
+def test_urgent_words_get_their_numbers_in_the_webhook_answer_once(stack: Stack, text: str) -> None:
+    """Fault 6 with a store that accepted the message and then stalls (SQLite locked
+    right after the inbox write): the numbers are already in the webhook's answer, before
+    any worker runs, and the worker does not send them a second time."""
+    expected = expected_replies(stack.runtime.engine, ["hola", "1", text])
+    _say(stack, 6100, 610, ["hola", "1"])
+    sent_before = len(messages(stack.telegram))
+    response = stack.tg(text_update(612, 6100, text))
+    assert response.json()["method"] == "sendMessage"  # no worker has run yet
+    lead = response.json()["text"]
+    assert "113" in lead or "105" in lead
+    stack.drain()
+    later = [m["text"] for m in messages(stack.telegram)[sent_before:]]
+    assert lead not in later and later  # once, and the rest of the turn still comes
+    replies = [m["text"] for m in messages(stack.telegram)[:sent_before]] + [lead, *later]
+    assert replies == expected
+
+    form = wa_form("SM612", "whatsapp:+51966100000", text)
+    answer = stack.wa(form)
+    assert "<Message>" in answer.text and ("113" in answer.text or "105" in answer.text)
+    stack.drain()
+    bodies = [r["Body"] for r in stack.twilio.received]
+    assert bodies and all(b.strip() not in answer.text for b in bodies)
+
+
+def test_ordinary_words_are_answered_by_the_worker_only(stack: Stack) -> None:
+    response = stack.tg(text_update(620, 6200, "mis derechos"))
+    assert response.json() == {"ok": True}
+    assert "<Message>" not in stack.wa(wa_form("SM620", "whatsapp:+51966200000", "hola")).text
 
 
 def _open_case(stack: Stack, chat_id: int):

@@ -233,6 +233,39 @@ def test_a_hung_store_still_gets_the_webhook_its_answer_and_the_spool(
         slow.release.set()
 
 
+class LateStore(SlowStore):
+    """Writes wait until released, then succeed (a lock that is let go)."""
+
+    def inbox_put(self, *args: Any) -> bool:
+        self.release.wait(10)
+        return self.inner.inbox_put(*args)
+
+
+def test_a_replay_stuck_on_a_locked_store_does_not_hold_up_the_webhooks(
+    tmp_path: Path, store
+) -> None:
+    """The chaos run's SQLite lock: the replayer waits in the store; a webhook that must
+    spool meanwhile appends at once, and its line is replayed after the stuck ones."""
+    slow = LateStore(store)
+    spool = Spool(tmp_path, Crypto([new_data_key()]))
+    spool.append(spool.record(3, "telegram", "1", {"text": "a", "seq": 1}, "tg:a"))
+    replayer = threading.Thread(target=spool.replay, args=(slow, time.time()))
+    replayer.start()
+    time.sleep(0.2)  # the replayer now waits inside the store
+    assert spool.append(spool.record(3, "telegram", "1", {"text": "b", "seq": 2}, "tg:b"))
+    assert replayer.is_alive()  # the append did not wait for it
+    assert spool.replay(slow, time.time()) == 0  # one replayer at a time
+    slow.release.set()
+    replayer.join(10)
+    spool.replay(store, time.time())
+    assert not spool.pending()
+    seen = []
+    while (item := store.inbox_next(3, time.time())) is not None:
+        seen.append(item.inbound["text"])
+        store.commit(Commit("u", inbox_done=item), time.time())
+    assert seen == ["a", "b"]
+
+
 # 7 ----------------------------------------------- spooled messages keep their place
 def test_a_message_after_an_outage_waits_behind_the_spooled_ones(tmp_path: Path, store) -> None:
     config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40,

@@ -36,7 +36,7 @@ from bot.engine.answers import read_answer
 from bot.engine.engine import Interceptor
 from bot.engine.flows import EMERGENCY
 from bot.engine.i18n import N_
-from bot.engine.types import Event
+from bot.engine.types import Event, Session
 from bot.hours import LIMA, OperatorHours
 from bot.risk import Assessment
 from bot.risk.codes import (
@@ -267,6 +267,18 @@ def urgent_lead(risk: RiskState, new: set[str]) -> str:
     if risk.minor:
         return URGENT_LEADS["child"]
     return URGENT_LEADS[IMMEDIATE_DANGER]
+
+
+def lead_for_words(assess: Assess, text: str, lang: str | None) -> str | None:
+    """The lead node for a message that is urgent on its own words, before any state
+    is read (the webhook answers it inline, so a slow store cannot delay the numbers);
+    None when the words alone are not urgent."""
+    assessment = assess(text, lang)
+    if assessment.level != URGENT:
+        return None
+    risk = RiskState(Session())
+    new = risk.add(assessment.indicators, assessment.latent, assessment.conditional)
+    return urgent_lead(risk, new) if risk.level == URGENT else None
 
 
 def _escalate_urgent(

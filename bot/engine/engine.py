@@ -159,9 +159,14 @@ class Engine:
 
     def emergency(self, lang: str | None = None) -> list[Outbound]:
         """The static emergency message, for when nothing else can run (store down)."""
+        return self.say(EMERGENCY, lang)
+
+    def say(self, node_id: str, lang: str | None = None) -> list[Outbound]:
+        """One message node's own text, outside any conversation (no session, no `next`):
+        what a webhook can answer before the store has been read."""
         hint = (lang or "es").lower().split("-")[0].split("_")[0]
         reply = _Reply(Session(lang=hint if hint in LANGS else "es", welcomed=True), static=True)
-        self._show(reply, Inbound(), EMERGENCY, push=False)
+        self._emit_node(reply, self.flows.node(node_id), 0)
         return reply.messages
 
     def start(self, session: Session, inbound: Inbound | None = None) -> Result:
