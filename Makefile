@@ -60,12 +60,17 @@ i18n: $(VENV)/.installed
 diagram: $(VENV)/.installed
 	$(PY) -m bot.engine.diagram
 
+# Expand the risk lexicon's ~lemma entries into their word forms (a test checks them).
+lemmas: $(VENV)/.installed
+	$(PY) -m bot.risk.lemma_tools
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 # Benchmarks print ratios against a baseline measured in the same run (no thresholds).
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.bench_search
+	$(PY) -m benchmarks.bench_risk
 
 # The delivery guarantees under real faults, both configurations; the last line is JSON
 # and the exit status is non-zero on any broken guarantee. `make test` runs --short.

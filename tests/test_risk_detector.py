@@ -360,3 +360,50 @@ def test_pattern_language() -> None:
     assert pat.max_len == 4
     assert compile_pattern("amenaz*").max_len == 1
     assert compile_pattern("a * * b").max_len == 4
+
+
+def test_a_lemma_covers_every_form_of_the_word() -> None:
+    """One entry, every conjugation, person, gender, and the accent-free and misspelled
+    forms people type ("bigilan"); the trigger names what the person wrote."""
+    assert C.SEXUAL_EXPLOITATION in assess("me forsaron a tomar con los clientes").indicators
+    for text in ("me tienen encerrada", "nos encerraron", "siempre me bigilan",
+                 "me tienen trancada", "eles me mantem trancada", "ils me gardent enfermée",
+                 "on me tient enfermee", "they keep me locked up"):  # fmt: skip
+        result = assess(text)
+        assert C.MOVEMENT_RESTRICTED in result.indicators, text
+        assert result.triggers[C.MOVEMENT_RESTRICTED]
+
+
+def test_lemma_forms_are_the_ones_make_lemmas_writes() -> None:
+    """forms.json is generated from the lexicon and simplemma; a stale one is a lemma
+    that silently covers fewer words than its author thinks."""
+    import json
+
+    from bot.risk import lemma_tools
+    from bot.risk.lemmas import FORMS_PATH
+    from bot.risk.lexicon import LANG_FILES, LEXICON_DIR
+
+    stored = json.loads(FORMS_PATH.read_text(encoding="utf-8"))
+    for lang in LANG_FILES:
+        fresh = lemma_tools.expand(lang, lemma_tools.lemmas_in(LEXICON_DIR / f"{lang}.yaml"))
+        assert stored[lang] == fresh, f"{lang}: run `make lemmas`"
+
+
+def test_concepts_and_lemmas_load_strictly(tmp_path: Path) -> None:
+    entry = "entries:\n  - code: minor\n    source: x\n    patterns: ['{p}']\n"
+    bad = tmp_path / "es.yaml"
+    bad.write_text("lang: es\n" + entry.format(p="me ~palabrainexistente"))
+    with pytest.raises(LexiconError, match="make lemmas"):
+        load_file(bad)
+    bad.write_text("lang: es\n" + entry.format(p="me @nada"))
+    with pytest.raises(LexiconError, match="unknown concept"):
+        load_file(bad)
+    bad.write_text("lang: es\nconcepts:\n  a: [x]\n  b: ['@a y']\n" + entry.format(p="@b"))
+    with pytest.raises(LexiconError, match="another concept"):
+        load_file(bad)
+    good = "lang: {lang}\nconcepts:\n  {names}\n" + entry.format(p="hola")
+    for lang in ("es", "en", "pt", "fr"):
+        names = "a: [x]" if lang != "fr" else "b: [x]"
+        (tmp_path / f"{lang}.yaml").write_text(good.format(lang=lang, names=names))
+    with pytest.raises(LexiconError, match="all four languages"):
+        load(tmp_path)

@@ -1,21 +1,32 @@
-"""Measures the detector on the frozen labelled set and asserts the agreed targets.
+"""Measures the detector on labelled sets and asserts the agreed targets.
 
-tests/data/risk_cases.jsonl is frozen: the lexicon is written from the seeds and from how
-people write, and this set only measures it. Targets (safety first):
+Three sets, each printed separately (`pytest tests/test_risk_evaluation.py -s`, and the
+terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
+
+- `risk_cases.jsonl`, the old set, frozen: the lexicon was written beside it;
+- `risk_fresh_*.jsonl`, the fresh set (issue 11), written by people who had not read the
+  lexicon or the old set and committed before the lexicon changed: it measures whether
+  the detector generalises. Its labels are never edited to fit the detector;
+- `risk_regressions.jsonl`, the reviewer's misses and their translations, each of which
+  must reach its level;
+- `risk_holdout_*.jsonl`, a second set by new writers, committed after the fresh set had
+  been used for development: only ever measured, never read while writing the lexicon.
+
+Targets (safety first), on the old and the fresh set:
 
 - urgent recall 100%: every urgent case predicted urgent;
 - high recall >= 95%: high cases predicted high or urgent;
-- false escalations <= 5%: `none` cases predicted high or urgent.
+- false escalations <= 5%: `none` cases predicted high or urgent;
+- indicator recall >= 90%.
 
-Run `pytest tests/test_risk_evaluation.py -s` to see the table; it is also added to the
-terminal summary. `python tests/test_risk_evaluation.py` prints it with the misses.
+Targets a set does not meet yet are strict expected failures (`NOT_YET`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +35,13 @@ import pytest
 from bot.risk import assess
 from bot.risk.codes import HIGH, LEVELS, NONE, NORMAL, URGENT, severity
 
-CASES = Path(__file__).parent / "data" / "risk_cases.jsonl"
+DATA = Path(__file__).parent / "data"
+SETS = {
+    "old": ("risk_cases.jsonl",),
+    "fresh": ("risk_fresh_es_pt.jsonl", "risk_fresh_en_fr.jsonl"),
+    "regressions": ("risk_regressions.jsonl",),
+    "holdout": ("risk_holdout_es_en.jsonl", "risk_holdout_pt_fr.jsonl"),
+}
 
 
 @dataclass
@@ -49,9 +66,9 @@ class Report:
     def indicator_recall(self) -> float:
         return self.indicator_found / max(1, self.indicator_total)
 
-    def table(self) -> str:
+    def table(self, name: str = "old") -> str:
         rows = [
-            "risk detector on tests/data/risk_cases.jsonl",
+            f"risk detector on the {name} set ({', '.join(SETS[name])})",
             f"{'level':<8}{'cases':>7}{'recall':>9}   rule",
         ]
         rules = {
@@ -76,16 +93,19 @@ class Report:
         return "\n".join(rows)
 
 
-def _load() -> list[dict[str, Any]]:
-    with CASES.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def _load(name: str = "old") -> list[dict[str, Any]]:
+    cases = []
+    for filename in SETS[name]:
+        with (DATA / filename).open(encoding="utf-8") as fh:
+            cases += [json.loads(line) for line in fh if line.strip()]
+    return cases
 
 
-@lru_cache(maxsize=1)
-def evaluate() -> Report:
-    """Assess every labelled case once and tally the figures."""
+@cache
+def evaluate(name: str = "old") -> Report:
+    """Assess every labelled case of one set once and tally the figures."""
     report = Report()
-    for case in _load():
+    for case in _load(name):
         label = case["level"]
         result = assess(case["text"], case.get("lang"))
         predicted = result.level
@@ -100,7 +120,7 @@ def evaluate() -> Report:
             report.hits[label] = report.hits.get(label, 0) + 1
         if label == NONE and predicted in (URGENT, HIGH):
             report.false_escalations.append(case["id"])
-        wanted = set(case["indicators"])
+        wanted = set(case.get("indicators") or ())
         report.indicator_total += len(wanted)
         report.indicator_found += len(wanted & set(result.indicators))
         if not ok or wanted - set(result.indicators):
@@ -121,50 +141,80 @@ class _Summary:
     """A plugin registered at run time: hooks in a test module are not collected, and
     conftest.py is shared, so the table reaches the terminal summary this way."""
 
-    def __init__(self, report: Report) -> None:
-        self.report = report
-
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         terminalreporter.write_sep("-", "risk evaluation")
-        terminalreporter.write_line(self.report.table())
+        for name in SETS:
+            terminalreporter.write_line(evaluate(name).table(name))
 
 
-@pytest.fixture(scope="module")
-def report(request: pytest.FixtureRequest) -> Report:
-    result = evaluate()
-    print()
-    print(result.table())
+@pytest.fixture(scope="module", autouse=True)
+def _summary(request: pytest.FixtureRequest) -> None:
     manager = request.config.pluginmanager
     if not manager.has_plugin("risk-evaluation-summary"):
-        manager.register(_Summary(result), "risk-evaluation-summary")
-    return result
+        manager.register(_Summary(), "risk-evaluation-summary")
 
 
-def test_set_is_the_frozen_one() -> None:
-    cases = _load()
-    assert len(cases) == 259
+# The agreed targets, on every labelled set.
+TARGETS = {
+    "urgent recall": (lambda r: r.recall(URGENT), 1.0),
+    "high recall": (lambda r: r.recall(HIGH), 0.95),
+    "benign escalated": (lambda r: -r.false_escalation_rate, -0.05),
+    "indicator recall": (lambda r: r.indicator_recall, 0.9),
+}
+# Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
+# the suite says so and the mark goes. "fresh" was used to develop the lexicon after its
+# first measurement; "holdout" has only ever been measured.
+NOT_YET = {
+    ("fresh", "indicator recall"),
+    ("holdout", "urgent recall"),
+    ("holdout", "high recall"),
+    ("holdout", "benign escalated"),
+    ("holdout", "indicator recall"),
+}
+
+
+def _target(name: str, target: str) -> object:
+    marks = [pytest.mark.xfail(strict=True, reason="issue 11: not met yet")]
+    return pytest.param(name, target, id=f"{name}-{target}",
+                        marks=marks if (name, target) in NOT_YET else [])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [_target(n, t) for n in ("old", "fresh", "holdout") for t in TARGETS],
+)
+def test_target(name: str, target: str) -> None:
+    report = evaluate(name)
+    measure, goal = TARGETS[target]
+    assert measure(report) >= goal, (report.table(name), report.misses)
+
+
+@pytest.mark.parametrize(("name", "size"), [("old", 259), ("fresh", 250), ("holdout", 250)])
+def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
+    cases = _load(name)
+    assert len(cases) >= size if name != "old" else len(cases) == size
     assert {c["level"] for c in cases} <= set(LEVELS)
+    assert len({c["id"] for c in cases}) == len(cases)
 
 
-def test_urgent_recall_is_total(report: Report) -> None:
-    assert report.recall(URGENT) == 1.0, [m for m in report.misses if m[1] == URGENT]
+def test_every_regression_case_reaches_its_level() -> None:
+    """The reviewer's misses, in the language they were written and in the other three."""
+    misses = [m for m in evaluate("regressions").misses if m[1] != m[2]]
+    short = [m for m in misses if severity(m[2]) > severity(m[1])]
+    assert short == [], short
 
 
-def test_high_recall(report: Report) -> None:
-    assert report.recall(HIGH) >= 0.95, [m for m in report.misses if m[1] == HIGH]
-
-
-def test_false_escalations(report: Report) -> None:
-    assert report.false_escalation_rate <= 0.05, report.false_escalations
-
-
-def test_normal_cases_are_noticed(report: Report) -> None:
-    """Weak signals should not be lost either (a softer target)."""
+def test_normal_cases_are_noticed() -> None:
+    """Weak signals should not be lost either (a softer target, on the old set)."""
+    report = evaluate("old")
     assert report.recall(NORMAL) >= 0.85, [m for m in report.misses if m[1] == NORMAL]
 
 
 if __name__ == "__main__":  # pragma: no cover - manual inspection
-    rep = evaluate()
-    print(rep.table())
-    for miss in rep.misses:
-        print(*miss, sep=" | ")
+    import sys
+
+    for set_name in sys.argv[1:] or list(SETS):
+        rep = evaluate(set_name)
+        print(rep.table(set_name))
+        for miss in rep.misses:
+            print(*miss, sep=" | ")

@@ -25,6 +25,8 @@ Syntax (whitespace separates items):
     item?       the item (word, stem, class or group) is optional
     <class>     a token class: <minor_age> (1-17, digits or words), <long_hours> (12-24),
                 <num> (any number)
+    ~lang:lemma any form of the lemma (bot.risk.lemmas); lexicon files write `~lemma`
+                and the loader adds their language
     $           only as the last item: the match must end a clause (or the message)
 """
 
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bot.engine.normalize import normalize
+from bot.risk import lemmas
 from bot.risk.text import Segmented, word_tokens
 
 T = TypeVar("T")
@@ -212,6 +215,14 @@ class _Parser:
             end = self.nfa.new()
             self.nfa.trans[start].append((("a", ""), end))
             self.nfa.eps[start].append(end)  # `*` is one *optional* arbitrary word
+        elif tok.startswith("~"):
+            lang, _, lemma = tok[1:].partition(":")
+            words = lemmas.forms(lang, lemma) if lemma else ()
+            if not words:
+                raise self.error(f"lemma {tok!r} has no forms: run `make lemmas`")
+            end = self.nfa.new()
+            for word in words:
+                self.nfa.trans[start].append((("w", word), end))
         elif tok.startswith("<"):
             name = tok[1:-1]
             if name not in CLASSES:
@@ -317,7 +328,12 @@ class Matcher(Generic[T]):
     """Finds every pattern of a lexicon in a segmented message, in linear time."""
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
-        self._by_word: dict[str, list[tuple[Pattern, T]]] = {}
+        # Patterns that start with a word, indexed by that word *and* the next one, so a
+        # message of "me me me..." (hundreds of patterns start with "me") tries only the
+        # few that can take a second step; `_wild` are those whose second step is not one
+        # word (a stem, a class, `*`) or that may end after the first.
+        self._by_pair: dict[str, dict[str, list[tuple[Pattern, T]]]] = {}
+        self._wild: dict[str, list[tuple[Pattern, T]]] = {}
         self._by_stem: dict[str, list[tuple[Pattern, T]]] = {}
         self._by_class: list[tuple[str, Pattern, T]] = []
         self.size = 0
@@ -330,15 +346,27 @@ class Matcher(Generic[T]):
                     continue
                 seen.add((kind, value))
                 if kind == "w":
-                    self._by_word.setdefault(value, []).append((pat, target))
+                    self._index_pair(value, pat, target)
                 elif kind == "p":
                     self._by_stem.setdefault(value, []).append((pat, target))
                 else:
                     self._by_class.append((value, pat, target))
         self._stem_lengths = sorted({len(s) for s in self._by_stem})
 
-    def _candidates(self, tok: str) -> list[tuple[Pattern, T]]:
-        found = list(self._by_word.get(tok, ()))
+    def _index_pair(self, word: str, pat: Pattern, target: T) -> None:
+        after = pat.step(pat.closure[pat.start]).words.get(word, _EMPTY)
+        step = pat.step(after) if after else None
+        if step is None or pat.accept in after or step.others:
+            self._wild.setdefault(word, []).append((pat, target))
+            return
+        pairs = self._by_pair.setdefault(word, {})
+        for second in step.words:
+            pairs.setdefault(second, []).append((pat, target))
+
+    def _candidates(self, tok: str, nxt: str | None = None) -> list[tuple[Pattern, T]]:
+        found = list(self._wild.get(tok, ()))
+        if nxt is not None:
+            found.extend(self._by_pair.get(tok, {}).get(nxt, ()))
         for n in self._stem_lengths:
             if n > len(tok):
                 break
@@ -376,8 +404,10 @@ class Matcher(Generic[T]):
     def find(self, seg: Segmented, work: Work | None = None) -> list[Match[T]]:
         """Every (target, pattern) match, longest per start position."""
         found: list[Match[T]] = []
-        for i, tok in enumerate(seg.tokens):
-            for pat, target in self._candidates(tok):
+        toks = seg.tokens
+        for i, tok in enumerate(toks):
+            nxt = toks[i + 1] if i + 1 < len(toks) and not seg.boundary_before(i + 1) else None
+            for pat, target in self._candidates(tok, nxt):
                 end = self._run(pat, seg, i, work)
                 if end > i:
                     found.append(Match(target, pat.text, i, end))

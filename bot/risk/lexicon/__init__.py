@@ -7,6 +7,8 @@ file and the entry. A typo must never silently disable an indicator.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ _ENTRY_KEYS = {
     "note",
 }
 _CUE_KEYS = {"patterns", "unless_prev", "unless_next", "note"}
-_FILE_KEYS = {"lang", "skip", "cues", "contexts", "entries"}
+_FILE_KEYS = {"lang", "skip", "concepts", "cues", "contexts", "entries"}
 
 
 class LexiconError(ValueError):
@@ -79,20 +81,46 @@ class Lexicon:
         return sum(len(r.patterns) for r in self.rules if r.lang == lang and r.kind == kind)
 
 
-def _strings(value: Any, where: str, what: str) -> tuple[str, ...]:
+Rewrite = Callable[[str], str]
+
+
+def _strings(value: Any, where: str, what: str, rewrite: Rewrite | None = None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise LexiconError(f"{where}: '{what}' must be a list of non-empty strings")
+    if what not in {"patterns", "unless_prev", "unless_next"}:
+        return tuple(value)
+    out = []
     for v in value:
-        if what in {"patterns", "unless_prev", "unless_next"}:
-            try:
-                compile_pattern(v)
-            except PatternError as exc:
-                raise LexiconError(f"{where}: {exc}") from exc
-    return tuple(value)
+        try:
+            v = rewrite(v) if rewrite else v
+            compile_pattern(v)
+        except PatternError as exc:
+            raise LexiconError(f"{where}: {exc}") from exc
+        out.append(v)
+    return tuple(out)
+
+
+_CONCEPT_REF = re.compile(r"@([a-z_]+)")
+_LEMMA_REF = re.compile(r"~(?![a-z]{2}:)([^\s()|?<>]+)")
+
+
+def _rewriter(lang: str, concepts: dict[str, tuple[str, ...]]) -> Rewrite:
+    """`@concept` becomes the group of its patterns; `~lemma` gets the file's language."""
+
+    def rewrite(pattern: str) -> str:
+        def concept(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in concepts:
+                raise PatternError(f"pattern {pattern!r}: unknown concept @{name}")
+            return "(" + "|".join(concepts[name]) + ")"
+
+        return _LEMMA_REF.sub(lambda m: f"~{lang}:{m.group(1)}", _CONCEPT_REF.sub(concept, pattern))
+
+    return rewrite
 
 
 def _flag(entry: dict[str, Any], key: str, default: bool, where: str) -> bool:
@@ -102,9 +130,10 @@ def _flag(entry: dict[str, Any], key: str, default: bool, where: str) -> bool:
     return value
 
 
-def _cue(kind: str, item: Any, lang: str, where: str) -> Rule:
+def _cue(kind: str, item: Any, lang: str, where: str, rewrite: Rewrite | None = None) -> Rule:
     if isinstance(item, str):
-        return Rule(kind=kind, code=kind, lang=lang, source="", patterns=(item,))
+        patterns = _strings(item, where, "patterns", rewrite)
+        return Rule(kind=kind, code=kind, lang=lang, source="", patterns=patterns)
     if not isinstance(item, dict) or set(item) - _CUE_KEYS or "patterns" not in item:
         raise LexiconError(f"{where}: a cue is a pattern or {{patterns, unless_prev, unless_next}}")
     return Rule(
@@ -112,13 +141,13 @@ def _cue(kind: str, item: Any, lang: str, where: str) -> Rule:
         code=kind,
         lang=lang,
         source="",
-        patterns=_strings(item["patterns"], where, "patterns"),
-        unless_prev=_strings(item.get("unless_prev"), where, "unless_prev"),
-        unless_next=_strings(item.get("unless_next"), where, "unless_next"),
+        patterns=_strings(item["patterns"], where, "patterns", rewrite),
+        unless_prev=_strings(item.get("unless_prev"), where, "unless_prev", rewrite),
+        unless_next=_strings(item.get("unless_next"), where, "unless_next", rewrite),
     )
 
 
-def _entry(entry: Any, lang: str, where: str) -> Rule:
+def _entry(entry: Any, lang: str, where: str, rewrite: Rewrite | None = None) -> Rule:
     if not isinstance(entry, dict):
         raise LexiconError(f"{where}: an entry must be a mapping")
     unknown = set(entry) - _ENTRY_KEYS
@@ -130,7 +159,7 @@ def _entry(entry: Any, lang: str, where: str) -> Rule:
     source = entry.get("source")
     if not isinstance(source, str) or not source.strip():
         raise LexiconError(f"{where}: every entry needs a 'source' (seed reference)")
-    patterns = _strings(entry.get("patterns"), where, "patterns")
+    patterns = _strings(entry.get("patterns"), where, "patterns", rewrite)
     if not patterns:
         raise LexiconError(f"{where}: no patterns")
     context = entry.get("context", "")
@@ -145,8 +174,8 @@ def _entry(entry: Any, lang: str, where: str) -> Rule:
         lang=lang,
         source=source,
         patterns=patterns,
-        unless_prev=_strings(entry.get("unless_prev"), where, "unless_prev"),
-        unless_next=_strings(entry.get("unless_next"), where, "unless_next"),
+        unless_prev=_strings(entry.get("unless_prev"), where, "unless_prev", rewrite),
+        unless_next=_strings(entry.get("unless_next"), where, "unless_next", rewrite),
         negatable=_flag(entry, "negatable", True, where),
         conditional=_flag(entry, "conditional", False, where),
         requires=requires,
@@ -156,8 +185,28 @@ def _entry(entry: Any, lang: str, where: str) -> Rule:
     )
 
 
-def load_file(path: Path) -> tuple[list[Rule], set[str]]:
-    """Rules and skip words of one language file."""
+def _concepts(data: dict[str, Any], lang: str, name: str) -> dict[str, tuple[str, ...]]:
+    """Named groups of words (confinement verbs, night workplaces...) that patterns use
+    as `@name`. A concept holds words, lemmas and phrases, not other concepts."""
+    raw = data.get("concepts") or {}
+    if not isinstance(raw, dict):
+        raise LexiconError(f"{name}: 'concepts' must map a name to a list of patterns")
+    qualify = _rewriter(lang, {})
+    out: dict[str, tuple[str, ...]] = {}
+    for concept, items in raw.items():
+        where = f"{name} concepts.{concept}"
+        if not isinstance(concept, str) or not re.fullmatch(r"[a-z_]+", concept):
+            raise LexiconError(f"{where}: a concept name is lower-case letters and _")
+        if any("@" in str(i) for i in items or []):
+            raise LexiconError(f"{where}: a concept may not use another concept")
+        out[concept] = _strings(items, where, "patterns", qualify)
+        if not out[concept]:
+            raise LexiconError(f"{where}: no patterns")
+    return out
+
+
+def load_file(path: Path) -> tuple[list[Rule], set[str], set[str]]:
+    """Rules, skip words and concept names of one language file."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     name = path.name
     if not isinstance(data, dict) or set(data) - _FILE_KEYS:
@@ -165,6 +214,8 @@ def load_file(path: Path) -> tuple[list[Rule], set[str]]:
     lang = data.get("lang")
     if not isinstance(lang, str):
         raise LexiconError(f"{name}: 'lang' is required")
+    concepts = _concepts(data, lang, name)
+    rewrite = _rewriter(lang, concepts)
     rules: list[Rule] = []
     cues = data.get("cues") or {}
     if not isinstance(cues, dict) or set(cues) - set(CUE_KINDS):
@@ -173,7 +224,7 @@ def load_file(path: Path) -> tuple[list[Rule], set[str]]:
         if not isinstance(items, list):
             raise LexiconError(f"{name}: cues.{kind} must be a list")
         for n, item in enumerate(items):
-            rules.append(_cue(kind, item, lang, f"{name} cues.{kind}[{n}]"))
+            rules.append(_cue(kind, item, lang, f"{name} cues.{kind}[{n}]", rewrite))
     contexts = data.get("contexts") or {}
     if not isinstance(contexts, dict):
         raise LexiconError(f"{name}: 'contexts' must map a name to a list of patterns")
@@ -182,7 +233,7 @@ def load_file(path: Path) -> tuple[list[Rule], set[str]]:
         if not isinstance(items, list):
             raise LexiconError(f"{where}: must be a list")
         for n, item in enumerate(items):
-            rule = _cue("context", item, lang, f"{where}[{n}]")
+            rule = _cue("context", item, lang, f"{where}[{n}]", rewrite)
             rules.append(
                 Rule(
                     kind="context",
@@ -199,19 +250,27 @@ def load_file(path: Path) -> tuple[list[Rule], set[str]]:
         raise LexiconError(f"{name}: 'entries' must be a list")
     for n, entry in enumerate(entries):
         code = entry.get("code") if isinstance(entry, dict) else None
-        rules.append(_entry(entry, lang, f"{name} entries[{n}] ({code})"))
+        rules.append(_entry(entry, lang, f"{name} entries[{n}] ({code})", rewrite))
     skip = set(_strings(data.get("skip"), f"{name} skip", "skip"))
-    return rules, skip
+    return rules, skip, set(concepts)
 
 
 def load(directory: Path = LEXICON_DIR) -> Lexicon:
     """All four language files, always all of them: people mix languages in one message."""
     rules: list[Rule] = []
     skip: set[str] = set()
+    concepts: dict[str, set[str]] = {}
     for lang in LANG_FILES:
-        file_rules, file_skip = load_file(directory / f"{lang}.yaml")
+        file_rules, file_skip, concepts[lang] = load_file(directory / f"{lang}.yaml")
         rules.extend(file_rules)
         skip |= file_skip
+    every = set().union(*concepts.values())
+    for lang, names in concepts.items():
+        if names != every:
+            raise LexiconError(
+                f"{lang}.yaml: every concept exists in all four languages; "
+                f"missing {sorted(every - names)}"
+            )
 
     skip_tokens = {tok for word in skip for tok in word_tokens(word)}
     names = {r.code for r in rules if r.kind == "context"}
