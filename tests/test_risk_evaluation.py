@@ -10,7 +10,9 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
 - `risk_regressions.jsonl`, the reviewer's misses and their translations, each of which
   must reach its level;
 - `risk_holdout_*.jsonl`, a second set by new writers, committed after the fresh set had
-  been used for development: only ever measured, never read while writing the lexicon.
+  been used for development, then used for development in its turn;
+- `risk_final_*.jsonl`, a third set by new writers: only ever measured, never read while
+  writing the lexicon. Its figures are the honest ones.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -41,6 +43,7 @@ SETS = {
     "fresh": ("risk_fresh_es_pt.jsonl", "risk_fresh_en_fr.jsonl"),
     "regressions": ("risk_regressions.jsonl",),
     "holdout": ("risk_holdout_es_en.jsonl", "risk_holdout_pt_fr.jsonl"),
+    "final": ("risk_final_es_pt.jsonl", "risk_final_en_fr.jsonl"),
 }
 
 
@@ -162,14 +165,16 @@ TARGETS = {
     "indicator recall": (lambda r: r.indicator_recall, 0.9),
 }
 # Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
-# the suite says so and the mark goes. "fresh" was used to develop the lexicon after its
-# first measurement; "holdout" has only ever been measured.
+# the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
+# the lexicon after their first measurement; "final" has only ever been measured.
 NOT_YET = {
     ("fresh", "indicator recall"),
     ("holdout", "urgent recall"),
-    ("holdout", "high recall"),
-    ("holdout", "benign escalated"),
     ("holdout", "indicator recall"),
+    ("final", "urgent recall"),
+    ("final", "high recall"),
+    ("final", "benign escalated"),
+    ("final", "indicator recall"),
 }
 
 
@@ -181,7 +186,7 @@ def _target(name: str, target: str) -> object:
 
 @pytest.mark.parametrize(
     ("name", "target"),
-    [_target(n, t) for n in ("old", "fresh", "holdout") for t in TARGETS],
+    [_target(n, t) for n in ("old", "fresh", "holdout", "final") for t in TARGETS],
 )
 def test_target(name: str, target: str) -> None:
     report = evaluate(name)
@@ -189,7 +194,9 @@ def test_target(name: str, target: str) -> None:
     assert measure(report) >= goal, (report.table(name), report.misses)
 
 
-@pytest.mark.parametrize(("name", "size"), [("old", 259), ("fresh", 250), ("holdout", 250)])
+@pytest.mark.parametrize(
+    ("name", "size"), [("old", 259), ("fresh", 250), ("holdout", 250), ("final", 230)]
+)
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
     cases = _load(name)
     assert len(cases) >= size if name != "old" else len(cases) == size
