@@ -114,7 +114,11 @@ def run(out: TextIO = sys.stdout) -> int:
         ).start()
     app = create_app(runtime=runtime)
     runtime.warm()
-    server = create_server(app, host="0.0.0.0", port=config.port, threads=8)  # noqa: S104
+    # Platforms hold many connections open at once (Twilio opens one per message, Telegram
+    # up to 100): waitress's default limit of 100 open connections made webhooks queue for
+    # seconds behind idle keep-alive connections. Idle ones are closed after 30 s.
+    server = create_server(app, host="0.0.0.0", port=config.port, threads=16,  # noqa: S104
+                           connection_limit=1000, channel_timeout=30)  # fmt: skip
     announce(config, out, polling, console="console" in app.blueprints)
 
     def serve() -> None:

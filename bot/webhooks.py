@@ -51,6 +51,14 @@ def _twilio_signed() -> bool:
     return bool(token) and whatsapp.valid_signature(token, _twilio_url(), request.form, signature)
 
 
+def _warn_if_slow(started: float, accepted: bool) -> None:
+    """Metadata only: how long recording took, so a slow store shows in the logs
+    before a platform gives up on the webhook."""
+    took = time.monotonic() - started
+    if took > 1.0:
+        log.warning("webhook: recording took %.1f s (%s)", took, "stored" if accepted else "spooled")
+
+
 @bp.post("/whatsapp")
 def whatsapp_inbound() -> Response | tuple[Response, int]:
     if not _twilio_signed():
@@ -63,7 +71,10 @@ def whatsapp_inbound() -> Response | tuple[Response, int]:
     # The order of receipt: one person's concurrent deliveries are processed in it.
     inbound = {**inbound_to_dict(parsed.inbound), "seq": time.time()}
     urgent = rt.urgent_inline(parsed.inbound, inbound)
-    if rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
+    started = time.monotonic()
+    accepted = rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key)
+    _warn_if_slow(started, accepted)
+    if accepted:
         return _twiml(urgent.text if urgent else None)
     # Spooled: the urgent numbers if the words asked for them, else the emergency message.
     return _twiml(urgent.text if urgent else rt.engine.emergency("es")[0].text)
@@ -112,7 +123,10 @@ def telegram_inbound() -> Response | tuple[Response, int]:
         return jsonify(ok=True, ignored=True)
     inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
     urgent = rt.urgent_inline(parsed.inbound, inbound)
-    if rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key):
+    started = time.monotonic()
+    accepted = rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key)
+    _warn_if_slow(started, accepted)
+    if accepted:
         if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
             return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
         if urgent:  # the numbers now, whatever the worker is waiting for
