@@ -39,6 +39,7 @@ class Hotline:
     whatsapp: str | None
     source: str
     needs: tuple[str, ...] = ()
+    short: dict[str, str] | None = None
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> Hotline:
@@ -49,6 +50,7 @@ class Hotline:
             name=raw["name"],
             what=raw["what"],
             hours=raw.get("hours"),
+            short=raw.get("short"),
             hours_24h=raw.get("hours_24h"),
             free=raw.get("free"),
             anonymous=bool(raw.get("anonymous")),
@@ -78,6 +80,16 @@ def describe(line: Hotline, t: Translator) -> str:
     return text
 
 
+def summary(lines: dict[str, Hotline], t: Translator) -> str:
+    """The six main lines, one short line each, so that all fit the first screen."""
+    rows = [
+        f"📞 {lines[i].number} · {localized(lines[i].short or lines[i].name, t.lang)}"
+        for i in DISPLAY_ORDER
+        if i in lines
+    ]
+    return "\n".join([t(N_("Líneas de ayuda en el Perú, gratis:")), *rows])
+
+
 def paginate(blocks: list[str], header: str = "", limit: int = MAX_CHARS) -> list[str]:
     """Join text blocks into pages that each fit a phone screen."""
     pages: list[str] = []
@@ -104,8 +116,9 @@ def handlers(lines: dict[str, Hotline]) -> Registry:
 
     @registry.register("directory.hotlines")
     def hotlines(ctx: Context) -> ActionResult:
+        """The main numbers on one screen, without a tap; the details follow."""
         blocks = [describe(h, ctx.t) for h in ordered(lines)]
-        header = ctx.t(N_("Líneas de ayuda en el Perú:"))
-        return ActionResult(pages=paginate(blocks, header))
+        header = ctx.t(N_("Más sobre cada línea:"))
+        return ActionResult(pages=[summary(lines, ctx.t), *paginate(blocks, header)])
 
     return registry

@@ -110,8 +110,12 @@ def screen(
     lines_24h = " · ".join(
         h.number for h in result.hotlines if h.hours_24h and h.id in DISPLAY_ORDER
     )
+    medical = next((h.number for h in result.hotlines if h.id == "113"), None)
+    lines_note = t(N_("Líneas 24 horas, gratis: {numbers}"), numbers=lines_24h)
+    if medical:  # 113 is not a 24-hour line as a whole (only option 5 is): said apart
+        lines_note += "\n" + t(N_("Emergencia médica: {number}"), number=medical)
     footer = [
-        t(N_("Líneas 24 horas, gratis: {numbers}"), numbers=lines_24h),
+        lines_note,
         t(N_("Llama antes de ir: horarios y direcciones pueden cambiar.")),
     ]
 

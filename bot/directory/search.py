@@ -124,7 +124,9 @@ class Searcher:
         ]
         lines = ordered(self.directory.hotlines)
         result.hotlines = [
-            h for h in lines if h.hours_24h or (need is not None and need in h.needs)
+            h
+            for h in lines
+            if h.hours_24h or "emergency" in h.needs or (need is not None and need in h.needs)
         ]
         return result
 

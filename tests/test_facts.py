@@ -1,0 +1,148 @@
+"""Every sentence true to the seeds, and the guidance that must arrive without a tap
+(issue 12). Each fact test fails if the old, wrong wording comes back in any language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot import paths
+from bot.engine.engine import Engine
+
+LANGS = ("es", "en", "pt", "fr")
+
+
+def _catalog_text(lang: str) -> str:
+    """Every source and translated string of one catalog, as one text."""
+    path = Path(paths.LOCALES_DIR) / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        catalog = read_po(fh)
+    out = []
+    for message in catalog:
+        if message.id:
+            out.append(message.id if lang == "es" else (message.string or ""))
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> dict[str, str]:
+    return {lang: _catalog_text(lang) for lang in LANGS}
+
+
+# (what the seeds do not say, in the languages where it was written)
+WRONG = {
+    "113 as a 24-hour line as a whole": {
+        "es": ["Emergencia médica. Opción 5: salud mental, 24 horas"]
+    },
+    "not being expelled as a promise": {
+        "es": ["No te pueden expulsar"],
+        "en": ["They cannot expel you", "You cannot be expelled"],
+        "pt": ["Não podem te expulsar", "não podem expulsar você"],
+        "fr": ["On ne peut pas vous expulser"],
+    },
+    "the same rights as a Peruvian person": {
+        "es": ["mismos derechos de ayuda y protección que una persona peruana"],
+        "fr": ["mêmes droits à l'aide et à la protection qu'une personne péruvienne"],
+    },
+    "the reflection period's length as a habit": {
+        "es": ["Suele ser de semanas"],
+        "fr": ["Elle dure en général"],
+    },
+    "the gap as practice, not law": {"es": ["en la práctica, los servicios del Estado se activan"]},
+    "recovery instead of reintegration": {"es": ["proceso de recuperación"]},
+    "free health care": {"es": ["Salud gratuita"]},
+    "the special status instead of the humanitarian one": {
+        "es": ["Si no, Migraciones puede darte"]
+    },
+    "UNHCR for everyone": {"es": ["OIM y ACNUR ayudan sin denuncia", "OIM, ACNUR (busca"]},
+    "a 24-hour organisation the bot never gives": {
+        "es": ["Guarda un contacto de una organización que atienda las 24 horas"],
+    },
+    "small text errors": {
+        "fr": ["nous sommes toujours là"],
+        "pt": ["O Ministerio de Justicia", "Protocolo Intersectorial"],
+        "en": ["«"],
+        "es": ["llama a la {tel:100}", "pasaporte, DNI u otro documento", "te escriba aquí"],
+    },
+}
+
+
+@pytest.mark.parametrize("fact", sorted(WRONG))
+def test_old_wording_does_not_return(catalogs: dict[str, str], fact: str) -> None:
+    for lang, phrases in WRONG[fact].items():
+        for phrase in phrases:
+            assert phrase not in catalogs[lang], f"{fact} ({lang}): {phrase!r}"
+
+
+def test_the_sources_point_at_the_passages(engine: Engine) -> None:
+    nodes = engine.flows.nodes
+    assert "en su defecto" in nodes["rights.regularisation"].source
+    assert "Ministerio Público" in nodes["rights.regularisation"].source
+    assert "si decide denunciar" in nodes["rights.legal"].source
+    assert "post rescate" in nodes["reflection"].source
+    assert "1884" in nodes["no_report"].source and "1818" in nodes["no_report"].source
+
+
+def test_emergency_care_carries_no_reporting_warning(engine: Engine) -> None:
+    health = "\n".join(engine.flows.node("rights.health").pages)
+    assert "{tel:113}" in health and "deben denunciar" not in health
+
+
+def test_113_is_24_hours_only_for_option_5(engine: Engine, lang: str) -> None:
+    from bot.directory.hotlines import describe
+    from bot.directory.model import load_directory
+
+    line = load_directory().hotlines["113"]
+    block = describe(line, engine.translator(lang))
+    assert not line.hours_24h
+    assert "(24" not in block and "5" in block.split("(")[-1], block
+
+
+def test_services_footer_does_not_call_113_a_24_hour_line(chat) -> None:
+    conversation = chat("es")
+    replies = "\n".join(conversation.say("servicios cerca") + conversation.say("1")
+                        + conversation.say("lima"))  # fmt: skip
+    footers = [line for line in replies.splitlines() if line.startswith("Líneas 24 horas")]
+    assert footers, replies
+    assert all("113" not in line for line in footers)
+    assert "Emergencia médica: 113" in replies
+
+
+# -------------------------------------------------------- without extra taps
+FIRST = {
+    "no_report": {"es": "no quiero denunciar", "en": "i dont want to report",
+                  "pt": "nao quero denunciar", "fr": "je ne veux pas porter plainte"},
+    "report": {"es": "quiero denunciar", "en": "i want to report",
+               "pt": "quero denunciar", "fr": "je veux porter plainte"},
+    "rights": {"es": "mis derechos", "en": "my rights", "pt": "meus direitos", "fr": "mes droits"},
+}  # fmt: skip
+RIGHTS_WORDS = {
+    "es": ("expulsad", "castigad"), "en": ("expelled", "punished"),
+    "pt": ("expuls", "punid"), "fr": ("expulsé", "punie"),
+}  # fmt: skip
+ANONYMOUS = {"es": "sin dar tu nombre", "en": "name", "pt": "nome", "fr": "nom"}
+
+
+def test_not_reporting_gives_1884_100_and_1818_at_once(chat, lang: str) -> None:
+    first = chat(lang).say(FIRST["no_report"][lang])[0]
+    for number in ("1884", "100", "1818"):
+        assert number in first, (lang, first)
+
+
+def test_reporting_says_1818_is_anonymous_and_needs_no_document(chat, lang: str) -> None:
+    first = chat(lang).say(FIRST["report"][lang])[0]
+    assert "1818" in first and ANONYMOUS[lang] in first.lower(), (lang, first)
+
+
+def test_rights_name_non_expulsion_and_non_punishment_at_once(chat, lang: str) -> None:
+    first = chat(lang).say(FIRST["rights"][lang])[0].lower()
+    for word in RIGHTS_WORDS[lang]:
+        assert word in first, (lang, word, first)
+
+
+def test_all_six_numbers_are_on_the_first_screen_of_the_hotlines(chat, lang: str) -> None:
+    first = chat(lang).say("líneas de ayuda")[0]
+    for number in ("105", "113", "100", "1818", "1884", "1810"):
+        assert f"📞 {number} " in first, (lang, number, first)
