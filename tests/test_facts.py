@@ -146,3 +146,34 @@ def test_all_six_numbers_are_on_the_first_screen_of_the_hotlines(chat, lang: str
     first = chat(lang).say("líneas de ayuda")[0]
     for number in ("105", "113", "100", "1818", "1884", "1810"):
         assert f"📞 {number} " in first, (lang, number, first)
+
+
+# ------------------------------------------------------------- services search
+def _page_through(chat, place: str) -> list[str]:
+    """Every office shown for `place`, tapping "Ver más" until there is no more."""
+    conversation = chat("es")
+    conversation.say("servicios cerca")
+    conversation.say("1")
+    shown: list[str] = []
+    replies = conversation.say(place)
+    for _ in range(40):
+        shown += [line for reply in replies for line in reply.splitlines() if line.startswith("🏢")]
+        if not any("Ver más" in reply for reply in replies):
+            break
+        replies = conversation.say("ver más")
+    return shown
+
+
+def test_see_more_continues_from_the_same_place(chat) -> None:
+    shown = _page_through(chat, "SJL")
+    caremi = next(i for i, s in enumerate(shown) if "CAREMI" in s)
+    acnur = next(i for i, s in enumerate(shown) if "ACNUR" in s and "Refugiados" in s)
+    fistrap = next(i for i, s in enumerate(shown) if "FISTRAP" in s and "Lima Norte" in s)
+    assert caremi < fistrap < acnur, shown  # San Juan de Lurigancho first, then Lima
+    assert caremi <= 2, shown
+
+
+def test_a_name_is_not_repeated_after_its_organisation(chat) -> None:
+    for line in _page_through(chat, "SJL"):
+        head, _, tail = line[2:].partition(": ")
+        assert not tail or head.strip().casefold() not in tail.casefold(), line

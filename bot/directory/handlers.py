@@ -1,8 +1,10 @@
 """The "services near me" capability, plugged into the flows by handler name.
 
 The flow asks what kind of help (or any), then where: a shared location, a typed
-place, or a region from a list. The session keeps only the need and the region;
-the shared point lives for the duration of one search.
+place, or a region from a list. The session keeps the need, the region, the name of
+the known place the search started from and the offices already shown, so that "see
+more" continues the same list from the same place. A shared point is never kept
+(the bot says so): "see more" continues from the known place nearest to it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.engine.types import Button
 
 # session.data key: the need and region chosen, and how far "see more" has paged.
 STATE = "services"
+ALL = 10_000  # "see more" asks for the whole ordered list and skips what was shown
 CHAT_NEEDS = (
     "legal", "psychosocial", "shelter", "health", "report", "child_protection",
     "refugee", "migration_status", "labour", "basic_needs",
@@ -28,7 +31,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
     registry = Registry()
 
     def state(ctx: Context) -> dict:
-        return ctx.session.data.setdefault(STATE, {"need": None, "region": None, "shown": 0})
+        return ctx.session.data.setdefault(STATE, {"need": None, "region": None})
 
     def reply(ctx: Context, result: SearchResult, with_distance: bool) -> ActionResult:
         """One screen of results and, when there is more, a "see more" button."""
@@ -39,7 +42,8 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         shown = render.screen(result, directory, ctx.t, with_distance)
         text = shown.text
         result.more_local += len(result.local) - min(shown.hits_shown, len(result.local))
-        st["shown"] = st.get("skip", 0) + min(shown.hits_shown, len(result.local))
+        shown_hits = [*result.local, *result.nearby][: shown.hits_shown]
+        st["seen"] = [*(st.get("seen") or []), *(h.service.id for h in shown_hits)]
         st["national_skip"] = st.get("national_skip", 0) + shown.national_shown
         shown_national = shown.national_shown
         buttons = []
@@ -50,7 +54,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
 
     def fresh(ctx: Context) -> dict:
         st = state(ctx)
-        st.update({"skip": 0, "national_skip": 0, "shown": 0})
+        st.update({"national_skip": 0, "origin": None, "seen": []})
         return st
 
     @registry.register("services.start")
@@ -86,16 +90,21 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         ]
         return ActionResult(pages=[ctx.t(N_("Elige tu región:"))], buttons=buttons)
 
+    def remember(st: dict, result: SearchResult) -> None:
+        st["origin"] = result.origin.name if result.origin is not None else None
+
     @registry.register("services.set_region")
     def set_region(ctx: Context) -> ActionResult:
         st = fresh(ctx)
         result = searcher.search(region=str(ctx.params.get("value", "")), need=st["need"])
+        remember(st, result)
         return reply(ctx, result, with_distance=False)
 
     @registry.register("services.place")
     def typed_place(ctx: Context) -> ActionResult:
         st = fresh(ctx)
         result = searcher.search(place=ctx.inbound.text, need=st["need"])
+        remember(st, result)
         return reply(ctx, result, with_distance=False)
 
     @registry.register("services.near")
@@ -106,17 +115,22 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
             result = searcher.search(place="", need=st["need"])
         else:
             result = searcher.search(point=(lat, lon), need=st["need"])
+            remember(st, result)
         return reply(ctx, result, with_distance=True)
 
     @registry.register("services.more")
     def more(ctx: Context) -> ActionResult:
-        """Next results, from the region only: the shared point is gone by now."""
+        """The same ordered list, from the same origin, one screen further."""
         st = state(ctx)
-        st["skip"] = st.get("shown", 0)
-        if st.get("region"):
-            result = searcher.search(region=st["region"], need=st["need"], skip=st["skip"])
+        seen = set(st.get("seen") or ())
+        if st.get("origin"):
+            result = searcher.search(place=st["origin"], need=st["need"], limit=ALL)
+        elif st.get("region"):
+            result = searcher.search(region=st["region"], need=st["need"], limit=ALL)
         else:
             result = searcher.search(need=st["need"])
+        rest = [hit for hit in result.local if hit.service.id not in seen]
+        result.local, result.more_local = rest[:3], max(0, len(rest) - 3)
         return reply(ctx, result, with_distance=False)
 
     return registry

@@ -44,9 +44,17 @@ def contacts(service: Service, directory: Directory, phones: tuple[str, ...] = (
     return line
 
 
+def title(organisation: str, name: str) -> str:
+    """ "Cáritas Cusco", not "Cáritas Cusco: Cáritas Cusco": the organisation only when
+    the name does not already say it."""
+    if organisation.casefold() in name.casefold():
+        return name
+    return f"{organisation}: {name}"
+
+
 def hit_block(hit: Hit, directory: Directory, t: Translator, with_distance: bool) -> str:
     service, office = hit.service, hit.office
-    lines = [f"🏢 {service.organisation}: {service.name}"]
+    lines = [f"🏢 {title(service.organisation, service.name)}"]
     lines.append(service.text(service.description, t.lang))
     where = office.place()
     if with_distance and hit.distance_km is not None and hit.distance_km >= 1:

@@ -94,7 +94,6 @@ class Searcher:
         region: str | None = None,
         need: str | None = None,
         limit: int = 3,
-        skip: int = 0,
     ) -> SearchResult:
         need = check_need(need)
         result = SearchResult(need=need)
@@ -111,8 +110,8 @@ class Searcher:
         if result.origin is not None:
             lat, lon = point if point is not None else (result.origin.lat, result.origin.lon)
             local = self._nearest(self._by_region.get(result.origin.region, []), lat, lon, need)
-            result.local = local[skip : skip + limit]
-            result.more_local = max(0, len(local) - skip - limit)
+            result.local = local[:limit]
+            result.more_local = max(0, len(local) - limit)
             if not local:
                 result.nearby = self._nearest(self._offices, lat, lon, need)[:limit]
 
