@@ -56,7 +56,9 @@ def _warn_if_slow(started: float, accepted: bool) -> None:
     before a platform gives up on the webhook."""
     took = time.monotonic() - started
     if took > 1.0:
-        log.warning("webhook: recording took %.1f s (%s)", took, "stored" if accepted else "spooled")
+        log.warning(
+            "webhook: recording took %.1f s (%s)", took, "stored" if accepted else "spooled"
+        )
 
 
 @bp.post("/whatsapp")
