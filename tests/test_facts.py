@@ -177,3 +177,23 @@ def test_a_name_is_not_repeated_after_its_organisation(chat) -> None:
     for line in _page_through(chat, "SJL"):
         head, _, tail = line[2:].partition(": ")
         assert not tail or head.strip().casefold() not in tail.casefold(), line
+
+
+@pytest.mark.parametrize(
+    ("typed", "region"),
+    [("arequipa cercado", "Arequipa"), ("La Rinconada", "Puno"), ("mazuko", "Madre de Dios"),
+     ("Huaycán", "Lima"), ("cercado", "Lima")],
+)  # fmt: skip
+def test_places_the_seeds_name_are_found(typed: str, region: str) -> None:
+    from bot.directory.gazetteer import Gazetteer
+
+    place = Gazetteer().resolve(typed)
+    assert place is not None and place.region == region, (typed, place)
+
+
+def test_a_place_named_in_the_question_is_not_asked_again(chat) -> None:
+    conversation = chat("es")
+    conversation.say("donde me pueden ayudar en tacna")
+    replies = conversation.say("1")  # any kind of help
+    assert replies[0].startswith("Ayuda cerca de Tacna"), replies
+    assert not any("¿Dónde buscas ayuda?" in r for r in replies)

@@ -70,6 +70,12 @@ class Gazetteer:
         matches = self._index.find(self._index.prepare(text))
         if not matches:
             return None
+        # "arequipa cercado": a place in a region the message also names wins over a
+        # same-named place elsewhere (Cercado de Lima).
+        named = {m.target.region for m in matches if m.target.kind in ("region", "city")}
+        inside = [m for m in matches if m.target.region in named]
+        if named and inside:
+            matches = inside
         precision = {"district": 3, "area": 2, "city": 2, "region": 1}
         best = max(matches, key=lambda m: (m.length, precision.get(m.target.kind, 0)))
         return best.target

@@ -59,7 +59,11 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
 
     @registry.register("services.start")
     def start(ctx: Context) -> ActionResult:
-        ctx.session.data[STATE] = {"need": None, "region": None}
+        """A place named in the asking sentence ("¿dónde me ayudan en Tacna?") is kept,
+        so that the person is not asked where again after choosing the kind of help."""
+        named = gazetteer.resolve(ctx.inbound.text) if ctx.inbound.text else None
+        ctx.session.data[STATE] = {"need": None, "region": None,
+                                   "place": named.name if named else None}  # fmt: skip
         return ActionResult(outcome="ask")
 
     @registry.register("services.restart")
@@ -79,7 +83,14 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
     @registry.register("services.set_need")
     def set_need(ctx: Context) -> ActionResult:
         value = str(ctx.params.get("value") or ANY)
-        state(ctx)["need"] = None if value == ANY or value not in NEEDS else value
+        st = state(ctx)
+        st["need"] = None if value == ANY or value not in NEEDS else value
+        place = st.pop("place", None)
+        if place:
+            fresh(ctx)
+            result = searcher.search(place=place, need=st["need"])
+            remember(st, result)
+            return reply(ctx, result, with_distance=False)
         return ActionResult(outcome="where")
 
     @registry.register("services.list_regions")
