@@ -197,3 +197,27 @@ def test_a_place_named_in_the_question_is_not_asked_again(chat) -> None:
     replies = conversation.say("1")  # any kind of help
     assert replies[0].startswith("Ayuda cerca de Tacna"), replies
     assert not any("¿Dónde buscas ayuda?" in r for r in replies)
+
+
+def test_no_public_result_lacks_a_way_to_reach_it(engine: Engine, lang: str) -> None:
+    """Every office a person can be shown carries a phone, a line, an email, a web page
+    or, with none in the sources, the way through this service's own team."""
+    from bot.directory.model import load_directory
+    from bot.directory.render import hit_block
+    from bot.directory.search import Hit
+
+    directory = load_directory()
+    t = engine.translator(lang)
+    for service in directory.public_services():
+        for office in service.offices:
+            block = hit_block(Hit(service, office, None), directory, t, with_distance=False)
+            assert any(mark in block for mark in ("☎️", "✉️", "🌐", "WhatsApp")), block
+    fistrap = next(s for s in directory.public_services() if s.id == "fistrap-cusco")
+    assert "0800-00-205" in hit_block(Hit(fistrap, fistrap.offices[0], None), directory, t, False)
+
+
+def test_no_public_text_carries_editorial_notes() -> None:
+    text = (Path(paths.ROOT) / "directory.json").read_text(encoding="utf-8")
+    for note in ("La ficha también", "The listing also", "A ficha também", "La fiche indique",
+                 "sin precisar", "without saying through which"):  # fmt: skip
+        assert note not in text, note

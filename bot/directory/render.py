@@ -64,16 +64,25 @@ def hit_block(hit: Hit, directory: Directory, t: Translator, with_distance: bool
     else:
         lines.append(f"📍 {where}")
     contact = contacts(service, directory, office.phones)
-    if contact:
-        lines.append(contact)
+    lines.append(contact or through_us(t))
     if service.hours:
         lines.append("🕒 " + service.text(service.hours, t.lang))
     lines.append(t(N_("Datos de {date}"), date=month(service.verified, t.lang)))
     return "\n".join(lines)
 
 
+def through_us(t: Translator) -> str:
+    """For an office with no public contact in the sources: a way to reach it that
+    invents nothing, through this service's own caseworkers."""
+    return "☎️ " + t(
+        N_(
+            "Sin contacto público: nuestro equipo puede derivarte. Escribe «hablar con una persona»."
+        )
+    )
+
+
 def national_line(service: Service, directory: Directory, t: Translator) -> str:
-    contact = contacts(service, directory)
+    contact = contacts(service, directory) or through_us(t)
     head = f"• {service.organisation}: {service.text(service.description, t.lang)}"
     return f"{head} {contact}".strip()
 
