@@ -157,7 +157,9 @@ def test_bad_or_missing_twilio_signature_is_403(stack: Stack, signature: str) ->
 def test_telegram_update_gets_an_inline_keyboard(stack: Stack) -> None:
     assert stack.tg(text_update(10, 555, "hola")).status_code == 200
     stack.drain()
-    welcome, check = messages(stack.telegram)  # language_code "es" skips the language menu
+    # language_code "es" skips the language menu; the welcome is two bubbles, the first
+    # one neutral for a notification preview
+    welcome, _about, check = messages(stack.telegram)
     assert welcome["chat_id"] == check["chat_id"] == "555" and check["token"] == TG_TOKEN
     assert welcome["text"].startswith("Hola, gracias por escribir")
     keyboard = json.loads(check["reply_markup"])["inline_keyboard"]
@@ -177,7 +179,7 @@ def test_redeliveries_produce_one_reply(stack: Stack) -> None:
         assert stack.tg(text_update(20, 777, "hola")).status_code == 200
         assert stack.wa(wa_form("SM20", "whatsapp:+51922222222", "hola")).status_code == 200
     stack.drain()
-    assert len(messages(stack.telegram)) == 2  # the welcome and the safety check
+    assert len(messages(stack.telegram)) == 3  # the welcome's two bubbles and the check
     assert len(stack.twilio.received) == 1  # the language menu
 
 

@@ -221,3 +221,22 @@ def test_no_public_text_carries_editorial_notes() -> None:
     for note in ("La ficha también", "The listing also", "A ficha também", "La fiche indique",
                  "sin precisar", "without saying through which"):  # fmt: skip
         assert note not in text, note
+
+
+# --------------------------------------------------------------- discretion
+QUICK_EXIT = {"es": "receta", "en": "recipe", "pt": "receita", "fr": "recette"}
+
+
+def test_the_quick_exit_word_answers_neutrally_and_forgets(engine: Engine, lang: str) -> None:
+    from bot.engine.actions import STOP_EVENT, STOPPED
+    from bot.engine.types import Inbound, Session
+
+    session = engine.handle(Session(), Inbound(text="hola", lang_hint=lang)).session
+    session = engine.handle(session, Inbound(text="no quiero denunciar")).session
+    result = engine.handle(session, Inbound(text=QUICK_EXIT[lang]))
+    [reply] = result.messages
+    assert len(reply.text) < 20 and not reply.buttons, reply
+    assert result.session.node is None and result.session.data == {STOPPED: True}
+    assert any(e.name == STOP_EVENT for e in result.events)  # nobody writes to them now
+    helptext = engine.translator(lang)(engine.flows.node("help").pages[0])
+    assert QUICK_EXIT[lang] in helptext.lower()

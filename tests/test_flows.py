@@ -152,13 +152,18 @@ def test_every_flow_has_a_description(engine: Engine) -> None:
 
 
 def test_opening_message_first_line_is_neutral(engine: Engine, lang: str) -> None:
-    """A notification preview must not reveal the topic to whoever holds the phone."""
+    """A notification preview must not reveal the topic to whoever holds the phone:
+    the whole first bubble of the welcome, and the quick-exit answer, say nothing."""
     t = engine.translator(lang)
-    for node_id in ("language", "welcome"):
+    for node_id in ("language", "welcome", "quick_exit"):
         node = engine.flows.node(node_id)
         text = t(node.pages[0]) if node.translate else node.pages[0]
-        first_line = text.splitlines()[0]
-        assert not TOPIC_WORDS.search(first_line), (lang, first_line)
+        assert not TOPIC_WORDS.search(text), (lang, node_id, text)
+
+
+def test_the_welcome_says_it_is_automated_and_who_may_read(engine: Engine, lang: str) -> None:
+    text = engine.translator(lang)(engine.flows.node("welcome").pages[0]).lower()
+    assert any(w in text for w in ("automático", "automated", "automatique")), text
 
 
 def test_every_fact_node_cites_a_seed(engine: Engine) -> None:

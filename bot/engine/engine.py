@@ -34,6 +34,7 @@ from bot.engine.actions import (
     DELETE_EVENT,
     MORE_SUFFIX,
     RESUME_EVENT,
+    STOP_EVENT,
     STOPPED,
     ActionResult,
     Context,
@@ -50,6 +51,7 @@ from bot.engine.flows import (
     MEDIA,
     MENU,
     NO_MORE,
+    QUICK_EXIT,
     STOP,
     THANKS,
     UNKNOWN,
@@ -98,6 +100,7 @@ class _Reply:
     answered: bool = False  # the route answered with a topic, an input or "not understood"
     quiet: bool = False  # an escalation answers this turn: no "I did not understand"
     shown: set[str] = field(default_factory=set)
+    exit: bool = False  # the quick-exit word: a neutral line, then nothing left to see
 
 
 class Engine:
@@ -155,6 +158,11 @@ class Engine:
             self._show(reply, inbound, EMERGENCY, push=False)
         if any(e.name == DELETE_EVENT for e in reply.events):
             reply.session = Session()
+        if reply.exit:
+            # Nothing of the conversation stays in the session, and nobody writes until
+            # the person does: someone may be looking at the phone.
+            reply.session = Session(data={STOPPED: True})
+            reply.events.append(Event(STOP_EVENT))
         return Result(reply.session, reply.messages, reply.events)
 
     def emergency(self, lang: str | None = None) -> list[Outbound]:
@@ -382,7 +390,9 @@ class Engine:
 
     def _command(self, reply: _Reply, inbound: Inbound, command: str) -> None:
         s = reply.session
-        if s.lang is None and command != "delete":
+        if command == "exit":
+            self._show(reply, inbound, QUICK_EXIT, push=False)
+        elif s.lang is None and command != "delete":
             self._show(reply, inbound, LANGUAGE, push=False)
         elif command == "menu":
             s.stack.clear()
@@ -451,6 +461,7 @@ class Engine:
             if node_id in reply.shown:
                 return  # a node is said once per turn, however many routes lead to it
             reply.shown.add(node_id)
+            reply.exit = reply.exit or node_id == QUICK_EXIT
             if node.choice:
                 self._record_choice(reply, node.choice)
             if push and s.node not in (None, node_id, LANGUAGE) and node_id not in (MENU, LANGUAGE):

@@ -34,6 +34,7 @@ MEDIA = "sys.media"
 LOCATION_UNHANDLED = "sys.location"
 NO_MORE = "sys.no_more"
 THANKS = "thanks"
+QUICK_EXIT = "quick_exit"
 # Nodes the engine itself shows (commands, first contact, input it cannot use).
 SYSTEM_NODES = (
     MENU,
@@ -48,9 +49,12 @@ SYSTEM_NODES = (
     LOCATION_UNHANDLED,
     NO_MORE,
     THANKS,
+    QUICK_EXIT,
 )
 COMMANDS_FILE = "commands.yaml"
-COMMAND_NAMES = ("menu", "back", "help", "language", "stop", "delete", "more", "start", "thanks")
+COMMAND_NAMES = (
+    "menu", "back", "help", "language", "stop", "delete", "more", "start", "thanks", "exit",
+)  # fmt: skip
 # A run of three or more digits, possibly split by spaces or dashes, is a phone number
 # unless a unit of time follows it ("183 días").
 PHONE_LIKE = re.compile(
@@ -330,7 +334,9 @@ def _check(
         problems.append(f"{nodes[node_id].file}: node '{node_id}' cannot be reached")
 
     # A way back to the menu: the navigation buttons, or the node's own edges.
-    back: set[str] = {MENU} | {n.id for n in nodes.values() if n.nav}
+    # The quick exit ends the conversation on purpose, buttonless: its next message
+    # starts again from the welcome.
+    back: set[str] = {MENU, QUICK_EXIT} | {n.id for n in nodes.values() if n.nav}
     changed = True
     while changed:
         changed = False
