@@ -240,3 +240,17 @@ def test_the_quick_exit_word_answers_neutrally_and_forgets(engine: Engine, lang:
     assert any(e.name == STOP_EVENT for e in result.events)  # nobody writes to them now
     helptext = engine.translator(lang)(engine.flows.node("help").pages[0])
     assert QUICK_EXIT[lang] in helptext.lower()
+
+
+def test_services_reached_from_the_non_reporting_route_carry_the_reporting_duty(chat) -> None:
+    conversation = chat("es")
+    conversation.say("no quiero denunciar")
+    conversation.say("1")  # what help can I get
+    conversation.say("servicios cerca")
+    conversation.say("alojamiento")
+    shown = "\n".join(conversation.say("lima"))
+    assert "deben denunciar" in shown and "sin denuncia" in shown, shown
+    plain = chat("es")  # the same search from the menu: no such line
+    plain.say("servicios cerca")
+    plain.say("alojamiento")
+    assert "deben denunciar" not in "\n".join(plain.say("lima"))

@@ -39,7 +39,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         if result.region:
             st["region"] = result.region
         result.national = result.national[st.get("national_skip", 0) :]
-        shown = render.screen(result, directory, ctx.t, with_distance)
+        shown = render.screen(result, directory, ctx.t, with_distance, duty=bool(st.get("duty")))
         text = shown.text
         result.more_local += len(result.local) - min(shown.hits_shown, len(result.local))
         shown_hits = [*result.local, *result.nearby][: shown.hits_shown]
@@ -62,8 +62,11 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         """A place named in the asking sentence ("¿dónde me ayudan en Tacna?") is kept,
         so that the person is not asked where again after choosing the kind of help."""
         named = gazetteer.resolve(ctx.inbound.text) if ctx.inbound.text else None
-        ctx.session.data[STATE] = {"need": None, "region": None,
-                                   "place": named.name if named else None}  # fmt: skip
+        came_from = ctx.session.stack[-1] if ctx.session.stack else ""
+        ctx.session.data[STATE] = {
+            "need": None, "region": None, "place": named.name if named else None,
+            "duty": came_from.startswith(("no_report", "reflection")),
+        }  # fmt: skip
         return ActionResult(outcome="ask")
 
     @registry.register("services.restart")

@@ -71,6 +71,13 @@ def hit_block(hit: Hit, directory: Directory, t: Translator, with_distance: bool
     return "\n".join(lines)
 
 
+# The same sentence as in the non-reporting and reflection flows (one catalog entry).
+REPORTING_DUTY = N_(
+    "Ojo: los servicios del Estado deben denunciar si te atienden. CHS Alternativo, CARE Perú "
+    "y OIM ayudan sin denuncia; si pides refugio o ya eres refugiada/o, ACNUR."
+)
+
+
 def through_us(t: Translator) -> str:
     """For an office with no public contact in the sources: a way to reach it that
     invents nothing, through this service's own caseworkers."""
@@ -121,9 +128,12 @@ def screen(
     max_hits: int = 3,
     max_national: int = 3,
     limit: int = MAX_CHARS,
+    duty: bool = False,
 ) -> Screen:
     """One phone screen: the header, as many results as fit, the national options that
-    fit, and always the 24-hour lines and the advice to call before going."""
+    fit, and always the 24-hour lines and the advice to call before going. `duty`: the
+    search was reached from the non-reporting or reflection routes, so wherever a state
+    service is listed the screen says that state services must report (DOMAIN.md)."""
     lines_24h = " · ".join(
         h.number for h in result.hotlines if h.hours_24h and h.id in DISPLAY_ORDER
     )
@@ -135,6 +145,9 @@ def screen(
         lines_note,
         t(N_("Llama antes de ir: horarios y direcciones pueden cambiar.")),
     ]
+    listed = [h.service for h in (*result.local, *result.nearby)] + result.national
+    if duty and any(s.kind == "state" for s in listed):
+        footer.insert(0, t(REPORTING_DUTY))
 
     def join(parts: list[str]) -> str:
         return "\n\n".join(p for p in parts if p)
