@@ -11,25 +11,15 @@ goal (issue 11) is under 50 ms for each. Run: make bench
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 
+from benchmarks.timing import timed
 from bot.engine.normalize import MAX_MATCH_CHARS
 from bot.risk import assess
 from bot.risk.detector import _compiled
 from bot.risk.text import segment
 
 CASES = Path(__file__).resolve().parent.parent / "tests" / "data" / "risk_cases.jsonl"
-
-
-def timed(fn, repeat: int = 5) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def adversarial() -> dict[str, str]:

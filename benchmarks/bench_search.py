@@ -13,25 +13,15 @@ from __future__ import annotations
 
 import http.server
 import random
-import statistics
 import threading
-import time
 import urllib.request
 
 from benchmarks.synthetic import synthetic_directory
+from benchmarks.timing import timed
 from bot.bootstrap import build_engine
 from bot.directory.gazetteer import Gazetteer
 from bot.directory.search import Searcher
 from bot.engine.types import Inbound, Session
-
-
-def timed(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
