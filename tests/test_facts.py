@@ -254,3 +254,44 @@ def test_services_reached_from_the_non_reporting_route_carry_the_reporting_duty(
     plain.say("servicios cerca")
     plain.say("alojamiento")
     assert "deben denunciar" not in "\n".join(plain.say("lima"))
+
+
+# ----------------------------------------------- from the persona reviews (issue 12)
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_quick_exit_says_nothing_even_first_or_twice(engine: Engine, lang: str) -> None:
+    from bot.engine.types import Inbound, Session
+
+    session = Session()
+    for _ in range(2):
+        result = engine.handle(session, Inbound(text=QUICK_EXIT[lang], lang_hint=lang))
+        session = result.session
+        assert len(result.messages) == 1 and len(result.messages[0].text) < 20, result.messages
+
+
+def test_the_topic_waits_for_the_safety_check(chat) -> None:
+    conversation = chat("es", welcomed=False)
+    first = conversation.say("hola")
+    assert "explotación" not in "\n".join(first)  # welcome and safety question only
+    assert "explotación" in "\n".join(conversation.say("sí"))
+
+
+def test_typing_the_health_label_does_not_open_an_emergency(chat) -> None:
+    conversation = chat("es")
+    conversation.say("mis derechos")
+    replies = "\n".join(conversation.say("Salud y atención médica"))
+    assert "Tienes derecho a la atención de salud" in replies
+    assert "Ya avisamos" not in replies
+
+
+def test_the_caseworker_offer_carries_the_numbers(chat) -> None:
+    replies = "\n".join(chat("es").say("la señora no me deja salir y tiene mi pasaporte"))
+    assert "¿Quieres que una persona" in replies
+    for number in ("105", "100", "1818"):
+        assert number in replies
+
+
+@pytest.mark.parametrize("text", ["me pueden botar del pais?", "can i be deported",
+                                  "can they deport me", "podem me deportar"])  # fmt: skip
+def test_a_deportation_question_reaches_the_right_not_to_be_expelled(chat, text: str) -> None:
+    replies = "\n".join(chat("es").say(text)).lower()
+    assert "expulsad" in replies, replies

@@ -407,3 +407,18 @@ def test_concepts_and_lemmas_load_strictly(tmp_path: Path) -> None:
         (tmp_path / f"{lang}.yaml").write_text(good.format(lang=lang, names=names))
     with pytest.raises(LexiconError, match="all four languages"):
         load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mi hija de 15 esta trabajando de noche en un bar",
+        "tengo 15 y trabajo de noche en un bar",
+        "im 15 and i live with a man who bring me from colombia",
+        "jai 15 ans, je vis avec un monsieur qui ma amené de colombie",
+        "tenho 15 anos e moro com um homem que me trouxe",
+    ],
+)
+def test_a_child_at_night_work_or_with_the_man_who_brought_them_is_urgent(text: str) -> None:
+    """From the persona reviews: a child at risk the first round of rules missed."""
+    assert assess(text).level == C.URGENT, assess(text)

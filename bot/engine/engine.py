@@ -232,6 +232,12 @@ class Engine:
                 self._unknown(reply, inbound)
             return
 
+        if self._commands.exact(self._commands.prepare(text)) == "exit":
+            # Before any welcome or language menu: the quick exit must say nothing,
+            # even as a first message or typed twice.
+            self._command(reply, inbound, "exit")
+            return
+
         if s.lang is None:
             picked = self._pick(s, text)
             if not (picked and self._on_payload(reply, inbound, picked)):
