@@ -422,3 +422,24 @@ def test_concepts_and_lemmas_load_strictly(tmp_path: Path) -> None:
 def test_a_child_at_night_work_or_with_the_man_who_brought_them_is_urgent(text: str) -> None:
     """From the persona reviews: a child at risk the first round of rules missed."""
     assert assess(text).level == C.URGENT, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they locked me in the room i cant get out",
+        "me encerraron en el cuarto y no puedo salir",
+        "me trancaram no quarto e nao consigo sair",
+        "ils m ont enfermée dans la chambre, je peux pas sortir",
+        "yo fèmen m nan kay la m pa ka soti",
+    ],
+)
+def test_locked_in_and_unable_to_get_out_is_danger_now(text: str) -> None:
+    """From the persona reviews: confinement plus 'I can't get out' is happening now."""
+    assert C.IMMEDIATE_DANGER in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize("text", ["i cant go out today, its raining", "no puedo salir hoy, estoy enferma",
+                                  "i locked myself out, i cant get in"])  # fmt: skip
+def test_cannot_go_out_without_confinement_is_not_danger(text: str) -> None:
+    assert assess(text).level in (C.NONE, C.NORMAL), assess(text)
