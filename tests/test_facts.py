@@ -257,6 +257,14 @@ def test_services_reached_from_the_non_reporting_route_carry_the_reporting_duty(
 
 
 # ----------------------------------------------- from the persona reviews (issue 12)
+@pytest.mark.parametrize("text", ["recipe pls", "receta porfa", "recette svp", "receita por favor"])
+def test_the_quick_exit_works_with_a_polite_word(engine: Engine, text: str) -> None:
+    from bot.engine.types import Inbound, Session
+
+    result = engine.handle(Session(lang="es", welcomed=True, node="menu"), Inbound(text=text))
+    assert len(result.messages) == 1 and len(result.messages[0].text) < 20, result.messages
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_quick_exit_says_nothing_even_first_or_twice(engine: Engine, lang: str) -> None:
     from bot.engine.types import Inbound, Session

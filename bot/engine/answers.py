@@ -49,26 +49,32 @@ class AnswerPhrases:
 
     def read(self, text: str) -> Answer | None:
         """ "yes", "no" or "unsure" when the whole message is that answer; else None."""
-        toks = tokens(text)
-        if not toks or len(toks) > MAX_TOKENS:
-            return None
-        seen: set[tuple[str, ...]] = set()
-        pending = [toks]
-        while pending:  # try the message, then with politeness taken off either end
-            current = pending.pop()
-            if not current or current in seen:
-                continue
-            seen.add(current)
+        for current in self.variants(text):
             joined = self._joined(current)
             if joined is not None:
                 return joined
+        return None
+
+    def variants(self, text: str) -> list[tuple[str, ...]]:
+        """The message's tokens, then the same with politeness taken off either end
+        ("recipe pls", "receta porfa"); [] for an empty or long message."""
+        toks = tokens(text)
+        if not toks or len(toks) > MAX_TOKENS:
+            return []
+        seen: list[tuple[str, ...]] = []
+        pending = [toks]
+        while pending:
+            current = pending.pop()
+            if not current or current in seen:
+                continue
+            seen.append(current)
             for polite in self.politeness:
                 n = len(polite)
                 if current[:n] == polite:
                     pending.append(current[n:])
                 if current[-n:] == polite:
                     pending.append(current[:-n])
-        return None
+        return seen
 
     def _joined(self, toks: tuple[str, ...]) -> Answer | None:
         """The answer when the words are one phrase, or several that agree ("ok, sí",
@@ -92,6 +98,11 @@ class AnswerPhrases:
 def phrases() -> AnswerPhrases:
     with _PATH.open(encoding="utf-8") as fh:
         return AnswerPhrases(yaml.safe_load(fh))
+
+
+def without_politeness(text: str) -> list[str]:
+    """The message, and the message less its politeness words, as normalised texts."""
+    return [" ".join(v) for v in phrases().variants(text)]
 
 
 def read_answer(text: str) -> Answer | None:

@@ -41,7 +41,7 @@ from bot.engine.actions import (
     Registry,
     builtin,
 )
-from bot.engine.answers import read_answer
+from bot.engine.answers import read_answer, without_politeness
 from bot.engine.flows import (
     DELETE,
     EMERGENCY,
@@ -232,7 +232,10 @@ class Engine:
                 self._unknown(reply, inbound)
             return
 
-        if self._commands.exact(self._commands.prepare(text)) == "exit":
+        if any(
+            self._commands.exact(self._commands.prepare(v)) == "exit"
+            for v in without_politeness(text)
+        ):
             # Before any welcome or language menu: the quick exit must say nothing,
             # even as a first message or typed twice.
             self._command(reply, inbound, "exit")
