@@ -303,3 +303,19 @@ def test_the_caseworker_offer_carries_the_numbers(chat) -> None:
 def test_a_deportation_question_reaches_the_right_not_to_be_expelled(chat, text: str) -> None:
     replies = "\n".join(chat("es").say(text)).lower()
     assert "expulsad" in replies, replies
+
+
+def test_the_end_of_a_list_is_not_called_an_empty_region(chat) -> None:
+    """After the last Cusco office, "see more" must not say there is none in Cusco."""
+    conversation = chat("es")
+    conversation.say("servicios cerca")
+    conversation.say("1")
+    replies = conversation.say("cusco")
+    heads = [replies[0].splitlines()[0]]
+    for _ in range(15):
+        if not any("Ver más" in r for r in replies):
+            break
+        replies = conversation.say("ver más")
+        heads.append(replies[0].splitlines()[0])
+    assert not any(h.startswith("No encontramos oficinas en Cusco") for h in heads), heads
+    assert any(h.startswith("Ya viste todas las oficinas cerca de Cusco") for h in heads), heads

@@ -144,6 +144,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         else:
             result = searcher.search(need=st["need"])
         rest = [hit for hit in result.local if hit.service.id not in seen]
+        result.continued = bool(result.local)
         result.local, result.more_local = rest[:3], max(0, len(rest) - 3)
         return reply(ctx, result, with_distance=False)
 

@@ -100,6 +100,10 @@ def header(result: SearchResult, directory: Directory, t: Translator) -> str:
         return t(N_("Parece que estás fuera del Perú. Estas opciones atienden en todo el país:"))
     if result.unknown_place:
         return t(N_("No encontré ese lugar. Estas opciones atienden en todo el Perú:"))
+    if result.origin and not result.local and result.continued:
+        return t(
+            N_("Ya viste todas las oficinas cerca de {place}. También:"), place=result.origin.name
+        )
     if result.origin and not result.local:
         return t(
             N_("No encontramos oficinas en {region} para lo que buscas. Lo más cercano:"),

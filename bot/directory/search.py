@@ -44,6 +44,7 @@ class SearchResult:
     national: list[Service] = field(default_factory=list)
     hotlines: list[Hotline] = field(default_factory=list)
     more_local: int = 0
+    continued: bool = False  # a "see more" page: the local offices were shown before
 
     @property
     def region(self) -> str | None:
