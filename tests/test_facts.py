@@ -319,3 +319,13 @@ def test_the_end_of_a_list_is_not_called_an_empty_region(chat) -> None:
         heads.append(replies[0].splitlines()[0])
     assert not any(h.startswith("No encontramos oficinas en Cusco") for h in heads), heads
     assert any(h.startswith("Ya viste todas las oficinas cerca de Cusco") for h in heads), heads
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["je nai pas de papiers, je peux aller a lhopital?", "sans papiers est ce que je peux me soigner",
+     "i dont have papers can i go to the hospital", "no tengo papeles, me atienden en el hospital?"],
+)  # fmt: skip
+def test_a_health_question_in_free_text_reaches_the_right_to_care(chat, text: str) -> None:
+    replies = "\n".join(chat("fr").say(text))
+    assert "113" in replies and ("soins" in replies or "salud" in replies), replies
