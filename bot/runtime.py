@@ -122,6 +122,14 @@ class Runtime:
         """Record an inbound message durably (guarantee 1). True when recorded or a
         redelivery; False when the store was down and it went to the spool instead,
         in which case the caller answers inline with the emergency message."""
+        started = time.monotonic()
+        recorded = self._record(channel, address, inbound, dedup_key)
+        took = time.monotonic() - started
+        if took > 1.0:  # metadata only: a slow store shows before a platform gives up
+            log.warning("recording took %.1f s (%s)", took, "stored" if recorded else "spooled")
+        return recorded
+
+    def _record(self, channel: str, address: str, inbound: dict, dedup_key: str | None) -> bool:
         partition = self.service.partition(channel, address)
         record = self.spool.record(partition, channel, address, inbound, dedup_key)
         if self.spool.pending() and self.spool.append(record):

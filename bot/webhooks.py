@@ -5,7 +5,8 @@ redeliveries are recognised by `update_id` / `MessageSid` (guarantee 2). If the 
 is down, the answer itself carries the emergency message (TwiML for WhatsApp, the
 webhook-reply method for Telegram) and the message goes to the encrypted spool
 (guarantee 6). A message urgent on its own words is answered the same way with its
-numbers even when the store is up, since the worker may be waiting for a slow store. The adapters only translate; the conversation happens in the worker.
+numbers even when the store is up, since the worker may be waiting for a slow store.
+The adapters only translate; the conversation happens in the worker.
 """
 
 from __future__ import annotations
@@ -51,16 +52,6 @@ def _twilio_signed() -> bool:
     return bool(token) and whatsapp.valid_signature(token, _twilio_url(), request.form, signature)
 
 
-def _warn_if_slow(started: float, accepted: bool) -> None:
-    """Metadata only: how long recording took, so a slow store shows in the logs
-    before a platform gives up on the webhook."""
-    took = time.monotonic() - started
-    if took > 1.0:
-        log.warning(
-            "webhook: recording took %.1f s (%s)", took, "stored" if accepted else "spooled"
-        )
-
-
 @bp.post("/whatsapp")
 def whatsapp_inbound() -> Response | tuple[Response, int]:
     if not _twilio_signed():
@@ -73,10 +64,7 @@ def whatsapp_inbound() -> Response | tuple[Response, int]:
     # The order of receipt: one person's concurrent deliveries are processed in it.
     inbound = {**inbound_to_dict(parsed.inbound), "seq": time.time()}
     urgent = rt.urgent_inline(parsed.inbound, inbound)
-    started = time.monotonic()
-    accepted = rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key)
-    _warn_if_slow(started, accepted)
-    if accepted:
+    if rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
         return _twiml(urgent.text if urgent else None)
     # Spooled: the urgent numbers if the words asked for them, else the emergency message.
     return _twiml(urgent.text if urgent else rt.engine.emergency("es")[0].text)
@@ -125,10 +113,7 @@ def telegram_inbound() -> Response | tuple[Response, int]:
         return jsonify(ok=True, ignored=True)
     inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
     urgent = rt.urgent_inline(parsed.inbound, inbound)
-    started = time.monotonic()
-    accepted = rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key)
-    _warn_if_slow(started, accepted)
-    if accepted:
+    if rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key):
         if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
             return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
         if urgent:  # the numbers now, whatever the worker is waiting for
