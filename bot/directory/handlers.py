@@ -38,6 +38,8 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         st = state(ctx)
         if result.region:
             st["region"] = result.region
+        if result.origin is not None:  # the known place, never a shared point
+            st["origin"] = result.origin.name
         result.national = result.national[st.get("national_skip", 0) :]
         shown = render.screen(result, directory, ctx.t, with_distance, duty=bool(st.get("duty")))
         text = shown.text
@@ -89,12 +91,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         st = state(ctx)
         st["need"] = None if value == ANY or value not in NEEDS else value
         place = st.pop("place", None)
-        if place:
-            fresh(ctx)
-            result = searcher.search(place=place, need=st["need"])
-            remember(st, result)
-            return reply(ctx, result, with_distance=False)
-        return ActionResult(outcome="where")
+        return from_place(ctx, place) if place else ActionResult(outcome="where")
 
     @registry.register("services.list_regions")
     def list_regions(ctx: Context) -> ActionResult:
@@ -104,22 +101,19 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         ]
         return ActionResult(pages=[ctx.t(N_("Elige tu región:"))], buttons=buttons)
 
-    def remember(st: dict, result: SearchResult) -> None:
-        st["origin"] = result.origin.name if result.origin is not None else None
-
     @registry.register("services.set_region")
     def set_region(ctx: Context) -> ActionResult:
         st = fresh(ctx)
         result = searcher.search(region=str(ctx.params.get("value", "")), need=st["need"])
-        remember(st, result)
         return reply(ctx, result, with_distance=False)
+
+    def from_place(ctx: Context, place: str | None) -> ActionResult:
+        st = fresh(ctx)
+        return reply(ctx, searcher.search(place=place, need=st["need"]), with_distance=False)
 
     @registry.register("services.place")
     def typed_place(ctx: Context) -> ActionResult:
-        st = fresh(ctx)
-        result = searcher.search(place=ctx.inbound.text, need=st["need"])
-        remember(st, result)
-        return reply(ctx, result, with_distance=False)
+        return from_place(ctx, ctx.inbound.text)
 
     @registry.register("services.near")
     def near(ctx: Context) -> ActionResult:
@@ -129,7 +123,6 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
             result = searcher.search(place="", need=st["need"])
         else:
             result = searcher.search(point=(lat, lon), need=st["need"])
-            remember(st, result)
         return reply(ctx, result, with_distance=True)
 
     @registry.register("services.more")
