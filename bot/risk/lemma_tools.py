@@ -26,10 +26,8 @@ from pathlib import Path
 import yaml
 
 from bot.risk.lemmas import FORMS_PATH
-from bot.risk.lexicon import LANG_FILES, LEXICON_DIR
+from bot.risk.lexicon import LANG_FILES, LEMMA_REF, LEXICON_DIR
 from bot.risk.text import word_tokens
-
-_LEMMA = re.compile(r"~([^\s()|?<>]+)")
 
 
 def lemmas_in(path: Path) -> set[str]:
@@ -38,7 +36,7 @@ def lemmas_in(path: Path) -> set[str]:
 
     def walk(value: object) -> None:
         if isinstance(value, str):
-            found.update(m.group(1) for m in _LEMMA.finditer(value))
+            found.update(m.group(1) for m in LEMMA_REF.finditer(value))
         elif isinstance(value, dict):
             for v in value.values():
                 walk(v)
@@ -54,12 +52,10 @@ def _participles(form: str, lang: str) -> set[str]:
     if lang in ("es", "pt"):
         for end in ("ado", "ido"):
             if form.endswith(end):
-                stem = form[: -len("o")]
+                stem = form[:-1]
                 return {stem + "a", stem + "os", stem + "as"}
     if lang == "fr" and form.endswith(("e", "i", "u", "s", "t")):
         return {form + "e", form + "s", form + "es"}
-    if lang == "en":
-        return set()
     return set()
 
 

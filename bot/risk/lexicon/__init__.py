@@ -105,7 +105,8 @@ def _strings(value: Any, where: str, what: str, rewrite: Rewrite | None = None) 
 
 
 _CONCEPT_REF = re.compile(r"@([a-z_]+)")
-_LEMMA_REF = re.compile(r"~(?![a-z]{2}:)([^\s()|?<>]+)")
+# `~lemma` as lexicon files write it (the loader adds the language: `~es:lemma`).
+LEMMA_REF = re.compile(r"~(?![a-z]{2}:)([^\s()|?<>]+)")
 
 
 def _rewriter(lang: str, concepts: dict[str, tuple[str, ...]]) -> Rewrite:
@@ -118,7 +119,7 @@ def _rewriter(lang: str, concepts: dict[str, tuple[str, ...]]) -> Rewrite:
                 raise PatternError(f"pattern {pattern!r}: unknown concept @{name}")
             return "(" + "|".join(concepts[name]) + ")"
 
-        return _LEMMA_REF.sub(lambda m: f"~{lang}:{m.group(1)}", _CONCEPT_REF.sub(concept, pattern))
+        return LEMMA_REF.sub(lambda m: f"~{lang}:{m.group(1)}", _CONCEPT_REF.sub(concept, pattern))
 
     return rewrite
 
