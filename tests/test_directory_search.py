@@ -191,6 +191,36 @@ def test_chat_typed_place_region_list_and_more(chat) -> None:
     assert "Tumbes" in picked[0].splitlines()[0]
 
 
+TYPED_NEEDS = {
+    "es": ("sjl", "legal"),
+    "en": ("tacna", "shelter"),
+    "pt": ("cusco", "saude"),
+    "fr": ("tumbes", "juridique"),
+}
+
+
+@pytest.mark.parametrize("lang_code", LANGS)
+def test_the_kind_of_help_can_be_typed_or_skipped_with_a_place(chat, lang_code: str) -> None:
+    """At "what kind of help?", a typed place means any help there; a word of a need
+    picks it; anything else asks again with both ways, never a dead end."""
+    place, need = TYPED_NEEDS[lang_code]
+    conversation = chat(lang_code)
+    conversation.say("9")
+    at_place = conversation.say(place)
+    assert conversation.session.data["services"]["need"] is None
+    assert conversation.session.data["services"]["origin"], at_place
+    conversation.say("menu")
+    conversation.say("9")
+    conversation.say(need)
+    assert conversation.session.node == "services.where"
+    assert conversation.session.data["services"]["need"] is not None
+    conversation.say("menu")
+    conversation.say("9")
+    again = conversation.say("xyzzy")
+    assert conversation.session.node == "services.need"
+    assert len(conversation.session.options) > 5, again
+
+
 @pytest.mark.parametrize("lang_code", LANGS)
 def test_chat_outside_peru_is_honest(engine: Engine, lang_code: str) -> None:
     session = Session(

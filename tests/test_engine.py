@@ -313,3 +313,37 @@ def test_engine_does_not_import_platforms() -> None:
         source = path.read_text(encoding="utf-8")
         for name in forbidden:
             assert f"import {name}" not in source and f"from {name}" not in source, (path, name)
+
+
+FIRST_ASKS = {
+    "es": ("cuales son mis derechos", "si"),
+    "en": ("what are my rights", "yes"),
+    "pt": ("quais sao meus direitos", "sim"),
+    "fr": ("quels sont mes droits", "oui"),
+}
+
+
+def test_a_first_message_that_asks_is_answered_after_the_welcome(chat, lang: str) -> None:
+    """The welcome and the safety check come first (someone may be looking at the
+    phone); the "yes" then brings what was asked for, not a menu to choose it again."""
+    asked, yes = FIRST_ASKS[lang]
+    for conversation in (chat(lang, welcomed=False), chat(None, welcomed=False)):
+        first = conversation.say(asked)
+        if conversation.session.lang is None:
+            conversation.say({"es": "1", "en": "2", "pt": "3", "fr": "4"}[lang])
+        assert conversation.session.node == "safety_check", first
+        conversation.say(yes)
+        assert _at(conversation.session.node, "rights"), conversation.session.node
+        assert "pending" not in conversation.session.data
+
+
+def test_a_held_request_is_dropped_once_the_person_goes_elsewhere(chat) -> None:
+    conversation = chat("es", welcomed=False)
+    conversation.say("cuales son mis derechos")
+    conversation.say("quiero denunciar")  # answered at the safety check itself
+    assert _at(conversation.session.node, "report")
+    conversation.say("menu")
+    conversation.say("11")  # the language menu leads to the welcome again
+    conversation.say("1")
+    conversation.say("si")
+    assert conversation.session.node == "menu"

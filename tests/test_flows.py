@@ -12,8 +12,10 @@ import yaml
 from bot import paths
 from bot.bootstrap import LOCATION_NODE
 from bot.cases.handlers import ENTRY_NODES
+from bot.engine.actions import STOPPED
 from bot.engine.engine import Engine
 from bot.engine.flows import MAX_CHARS, FlowError, FlowSet, load_flows
+from bot.engine.types import Inbound, Session
 
 TOPIC_WORDS = re.compile(
     r"\b(trata|trafficking|tr[aá]fico|traite|explota|exploit|denunc|plainte|complaint|report)", re.I
@@ -159,6 +161,24 @@ def test_opening_message_first_line_is_neutral(engine: Engine, lang: str) -> Non
         node = engine.flows.node(node_id)
         text = t(node.pages[0]) if node.translate else node.pages[0]
         assert not TOPIC_WORDS.search(text), (lang, node_id, text)
+
+
+def test_reopening_after_silence_first_line_is_neutral(engine: Engine, lang: str) -> None:
+    """Whoever writes again, after a stop, a quick exit, an expired session or hours
+    in the middle of a topic, and the operator's first words, reveal nothing first."""
+    from bot.console.views import OPERATOR_MARK
+
+    sessions = (
+        Session(data={STOPPED: True}),
+        Session(),
+        Session(lang=lang, welcomed=True, node="no_report", data={STOPPED: True}),
+        Session(lang=lang, welcomed=True, node="report"),
+    )
+    for session in sessions:
+        for text in ("hola", "hi", "?"):
+            first = engine.handle(session, Inbound(text=text)).messages[0].text
+            assert not TOPIC_WORDS.search(first.splitlines()[0]), (session, text, first)
+    assert not TOPIC_WORDS.search(engine.translator(lang)(OPERATOR_MARK))
 
 
 def test_the_welcome_says_it_is_automated_and_who_may_read(engine: Engine, lang: str) -> None:

@@ -15,6 +15,7 @@ from bot.directory.model import NEEDS, Directory
 from bot.directory.search import ANY, Searcher, SearchResult
 from bot.engine.actions import ActionResult, Context, Registry, act
 from bot.engine.i18n import N_
+from bot.engine.normalize import normalize
 from bot.engine.types import Button
 
 # session.data key: the need and region chosen, and how far "see more" has paged.
@@ -84,6 +85,27 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
             if code in NEEDS
         ]
         return ActionResult(pages=[ctx.t(N_("¿Qué tipo de ayuda buscas?"))], buttons=buttons)
+
+    @registry.register("services.typed_need")
+    def typed_need(ctx: Context) -> ActionResult:
+        """Typed words instead of a button: a place ("lima") means any help there;
+        a word of a need's label ("abogado" does not, "legal" does) picks that need."""
+        text = ctx.inbound.text or ""
+        words = set(normalize(text).split())
+        picked = next((code for code in CHAT_NEEDS if words & need_words(code, ctx.t.lang)), None)
+        named = gazetteer.resolve(text)
+        if picked or named:
+            st = state(ctx)
+            st["need"], st["place"] = picked, named.name if named else st.get("place")
+            place = st.pop("place", None)
+            return from_place(ctx, place) if place else ActionResult(outcome="where")
+        shown = ask_need(ctx)
+        shown.pages = [ctx.t(N_("Elige un tipo de ayuda, o escribe tu ciudad o distrito."))]
+        return shown
+
+    def need_words(code: str, lang: str) -> set[str]:
+        label = normalize(directory.need_label(code, lang))
+        return {w for w in label.split() if len(w) >= 5}
 
     @registry.register("services.set_need")
     def set_need(ctx: Context) -> ActionResult:

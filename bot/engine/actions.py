@@ -72,6 +72,7 @@ MORE_SUFFIX = ".more"
 # Session data keys the engine itself owns.
 STOPPED = "stopped"  # the person asked not to be written to, until they write again
 CHOICES = "choices"  # [[code, unix time], ...]: flow choices, codes only, no words
+PENDING = "pending"  # the node a first message asked for, answered after the welcome
 
 # Events the engine itself emits (bot.cases.events names the rest).
 STOP_EVENT = "session.stop"  # the person asked not to be written to
@@ -132,6 +133,13 @@ def delete_data(ctx: Context) -> ActionResult:
     ctx.session.data.clear()
     ctx.session.stack.clear()
     return ActionResult(outcome="done", events=[Event(DELETE_EVENT)])
+
+
+@builtin.register("session.pending")
+def pending(ctx: Context) -> ActionResult:
+    """After the welcome: what the first message asked for, or the menu."""
+    wanted = ctx.session.data.pop(PENDING, None)
+    return ActionResult(lead=str(wanted)) if wanted else ActionResult(outcome="none")
 
 
 @builtin.register("session.stop")

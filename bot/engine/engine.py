@@ -33,6 +33,7 @@ from bot.engine.actions import (
     CHOICES,
     DELETE_EVENT,
     MORE_SUFFIX,
+    PENDING,
     RESUME_EVENT,
     STOP_EVENT,
     STOPPED,
@@ -52,6 +53,7 @@ from bot.engine.flows import (
     MENU,
     NO_MORE,
     QUICK_EXIT,
+    SAFETY_CHECK,
     STOP,
     THANKS,
     UNKNOWN,
@@ -244,12 +246,16 @@ class Engine:
         if s.lang is None:
             picked = self._pick(s, text)
             if not (picked and self._on_payload(reply, inbound, picked)):
+                self._hold(s, text)
                 self._show(reply, inbound, LANGUAGE, push=False)
             return
 
         if not s.welcomed:
+            self._hold(s, text)
             self._show(reply, inbound, WELCOME, push=False)
             return
+        if s.node != SAFETY_CHECK:
+            s.data.pop(PENDING, None)  # only the welcome's "yes" answers what was held
 
         if text.strip().isdigit():
             picked = self._pick(s, text)
@@ -299,6 +305,14 @@ class Engine:
             plan.follow = plan.follow or found.follow
             plan.reprompt = plan.reprompt or found.reprompt
         return plan
+
+    def _hold(self, s: Session, text: str) -> None:
+        """A first message that asks for something ("¿cuáles son mis derechos?") waits
+        for the language and the safety check, then gets its answer instead of the menu.
+        Only the topic's node id is kept, never the words."""
+        wanted = self._best_topic(text)
+        if wanted:
+            s.data[PENDING] = wanted
 
     def _pick(self, s: Session, text: str) -> str | None:
         """The payload of the option chosen by its number or its label, if any."""
