@@ -47,6 +47,7 @@ class Config:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_whatsapp_number: str | None = None
+    twilio_sms_number: str | None = None  # SMS is served only with its own number
     twilio_api_base_url: str = "https://api.twilio.com"
     # An approved WhatsApp template (Content API SID) for an operator's message outside
     # the 24-hour window. Its wording must reveal nothing ("Hola, tienes un mensaje
@@ -122,6 +123,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
         twilio_whatsapp_number=env.get("TWILIO_WHATSAPP_NUMBER") or None,
+        twilio_sms_number=env.get("TWILIO_SMS_NUMBER") or None,
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
         twilio_operator_template_sid=env.get("TWILIO_OPERATOR_TEMPLATE_SID") or None,
         operator_hours=env.get("OPERATOR_HOURS") or DEFAULT_HOURS,

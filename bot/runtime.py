@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from bot.bootstrap import build_engine
 from bot.cases.handlers import lead_for_words
-from bot.channels import telegram, whatsapp
+from bot.channels import sms, telegram, whatsapp
 from bot.channels.delivery import ChannelSender, RateLimiter
 from bot.config import Config
 from bot.conversation import ANSWERED_INLINE, ConversationService, inline_digest
@@ -174,6 +174,19 @@ class Runtime:
                 time.sleep(delay)
                 delay = min(5.0, delay * 2)
 
+    def telegram_direct(self, parsed: telegram.Parsed) -> dict[str, object] | None:
+        """The one Bot API call that answers an update on the spot, if any: leave a
+        group (never the on-call alert chat), or stop a button's spinner. Only the
+        event is logged, never the group's id."""
+        if parsed.leave:
+            if parsed.address == (self.config.operator_alert_telegram_chat or "").strip():
+                return None
+            log.info("telegram: a group, supergroup or channel update; leaving the chat")
+            return {"method": "leaveChat", "chat_id": int(parsed.address)}
+        if parsed.callback_query_id:
+            return {"method": "answerCallbackQuery", "callback_query_id": parsed.callback_query_id}
+        return None
+
     def alert_on_call(self, case: object) -> None:
         """A content-free alert to the on-call chat, through the durable outbox."""
         chat = self.config.operator_alert_telegram_chat or ""
@@ -217,6 +230,11 @@ class Runtime:
         if c.twilio_account_sid and c.twilio_auth_token and c.twilio_whatsapp_number:
             out[whatsapp.NAME] = whatsapp.WhatsAppSender(
                 c.twilio_account_sid, c.twilio_auth_token, c.twilio_whatsapp_number,
+                c.twilio_api_base_url, self.limiter,
+            )  # fmt: skip
+        if c.twilio_account_sid and c.twilio_auth_token and c.twilio_sms_number:
+            out[sms.NAME] = sms.SmsSender(
+                c.twilio_account_sid, c.twilio_auth_token, c.twilio_sms_number,
                 c.twilio_api_base_url, self.limiter,
             )  # fmt: skip
         return out

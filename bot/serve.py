@@ -66,11 +66,24 @@ def poll_telegram(runtime: Runtime, stop: threading.Event) -> None:
             stop.wait(3)
             continue
         for update in updates:
-            parsed = telegram.parse(update.to_dict(), bot)
-            if parsed is not None:
+            offset = update.update_id + 1
+            try:
+                parsed = telegram.parse(update.to_dict())
+            except telegram.BadUpdate:
+                log.warning("telegram polling: an update without a chat id; skipped")
+                continue
+            if parsed is None:
+                continue
+            if parsed.inbound is not None:
                 inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
                 runtime.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key)
-            offset = update.update_id + 1
+            direct = runtime.telegram_direct(parsed)
+            if direct:  # what a webhook would have answered: leave a group, stop a spinner
+                method = str(direct.pop("method"))
+                try:
+                    loop.run_until_complete(bot.do_api_request(method, api_kwargs=direct))
+                except Exception as exc:
+                    log.warning("telegram polling: %s failed: %s", method, exc.__class__.__name__)
     loop.close()
 
 

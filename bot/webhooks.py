@@ -18,7 +18,7 @@ import time
 from flask import Blueprint, Response, current_app, jsonify, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels import telegram, whatsapp
+from bot.channels import sms, telegram, whatsapp
 from bot.conversation import inbound_to_dict
 from bot.runtime import Runtime
 from bot.store.port import StoreUnavailable
@@ -61,10 +61,17 @@ def whatsapp_inbound() -> Response | tuple[Response, int]:
     except whatsapp.BadRequest as exc:
         return jsonify(error=str(exc)), 400
     rt = runtime()
+    if parsed is None:  # a delivery status sent to the message URL
+        return _twiml()
+    if parsed.channel == sms.NAME and not rt.config.twilio_sms_number:
+        # Never answered over WhatsApp (Twilio refuses it, the person gets nothing),
+        # and nothing is kept: SMS is not a channel here.
+        log.info("twilio: an SMS arrived and TWILIO_SMS_NUMBER is not set; not answered")
+        return _twiml()
     # The order of receipt: one person's concurrent deliveries are processed in it.
     inbound = {**inbound_to_dict(parsed.inbound), "seq": time.time()}
     urgent = rt.urgent_inline(parsed.inbound, inbound)
-    if rt.accept_inbound(whatsapp.NAME, parsed.address, inbound, parsed.dedup_key):
+    if rt.accept_inbound(parsed.channel, parsed.address, inbound, parsed.dedup_key):
         return _twiml(urgent.text if urgent else None)
     # Spooled: the urgent numbers if the words asked for them, else the emergency message.
     return _twiml(urgent.text if urgent else rt.engine.emergency("es")[0].text)
@@ -101,21 +108,22 @@ def telegram_inbound() -> Response | tuple[Response, int]:
     if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
         return jsonify(error="invalid secret token"), 403
     data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return jsonify(error="expected a Telegram update (JSON object with update_id)"), 400
-    if rt.telegram_bot is None:
-        return jsonify(error="telegram is not configured"), 400
+    if not isinstance(data, dict):
+        return jsonify(error="expected a Telegram update (a JSON object)"), 400
     try:
-        parsed = telegram.parse(data, rt.telegram_bot)
-    except (KeyError, TypeError, ValueError) as exc:
-        return jsonify(error=f"malformed update: {exc.__class__.__name__}"), 400
+        parsed = telegram.parse(data)
+    except telegram.BadUpdate as exc:
+        return jsonify(error=f"malformed update: {exc}"), 400
     if parsed is None:
         return jsonify(ok=True, ignored=True)
+    direct = rt.telegram_direct(parsed)
+    if parsed.inbound is None:  # a group to leave, a spinner to stop: nothing to record
+        return jsonify(direct) if direct else jsonify(ok=True, ignored=True)
     inbound = {**inbound_to_dict(parsed.inbound), "seq": parsed.update_id}
     urgent = rt.urgent_inline(parsed.inbound, inbound)
     if rt.accept_inbound(telegram.NAME, parsed.address, inbound, parsed.dedup_key):
-        if parsed.callback_query_id:  # stop the button's spinner, in the webhook reply itself
-            return jsonify(method="answerCallbackQuery", callback_query_id=parsed.callback_query_id)
+        if direct:  # stop the button's spinner, in the webhook reply itself
+            return jsonify(direct)
         if urgent:  # the numbers now, whatever the worker is waiting for
             return jsonify(method="sendMessage", chat_id=int(parsed.address), text=urgent.text)
         return jsonify(ok=True)

@@ -86,3 +86,11 @@ def make_store(tmp_path: Path) -> Iterator[Callable[..., object]]:
                 client.delete(*keys)
             client.close()
         store.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path, make_store) -> Iterator[object]:
+    """The app, worker and sender with fake platform servers, on each storage adapter."""
+    from channel_stack import running_stack
+
+    yield from running_stack(request.param, tmp_path, make_store)

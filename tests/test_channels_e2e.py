@@ -7,131 +7,22 @@ python-telegram-bot and twilio clients deliver the replies to local fake servers
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
-import httpx
 import pytest
-from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
 
-from bot.channels.delivery import RateLimiter
-from bot.config import load_config, new_data_key
-from bot.engine.types import Inbound, Session
-from bot.runtime import Runtime
-from bot.store.crypto import Crypto
-from bot.web import create_app
 from bot.worker import Sender, Worker
 
-from fakes.servers import FakeServer, fake_telegram, fake_twilio, messages
-
-PUBLIC = "https://bot.example.org"
-TG_TOKEN, TG_SECRET = "123456:TESTTOKEN", "webhook-secret-xyz"
-TW_SID, TW_TOKEN, TW_NUMBER = "AC" + "1" * 32, "twilio-auth-token", "+14155238886"
-
-
-@dataclass
-class Stack:
-    runtime: Runtime
-    base: str
-    telegram: FakeServer
-    twilio: FakeServer
-    http: httpx.Client
-
-    def tg(self, update: dict[str, Any], secret: str = TG_SECRET, **kw: Any) -> httpx.Response:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-        return self.http.post(f"{self.base}/webhooks/telegram", json=update, headers=headers, **kw)
-
-    def wa(
-        self, form: dict[str, str], signed: bool = True, path: str = "/webhooks/whatsapp"
-    ) -> httpx.Response:
-        headers = {}
-        if signed:
-            headers["X-Twilio-Signature"] = RequestValidator(TW_TOKEN).compute_signature(
-                PUBLIC + path, form
-            )
-        return self.http.post(f"{self.base}{path}", data=form, headers=headers)
-
-    def drain(self, workers: int = 1) -> None:
-        """Run worker(s) and the sender until nothing is left."""
-        loops = [
-            Worker(self.runtime.store, self.runtime.service, self.runtime.spool)
-            for _ in range(workers)
-        ]
-        sender = Sender(self.runtime.store, self.runtime.senders)
-        for _ in range(50):
-            done = sum(w.run_once() for w in loops) + sender.run_once()
-            if not done:
-                return
-
-
-def text_update(update_id: int, chat_id: int, text: str, lang: str = "es") -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 1_700_000_000,
-            "chat": {"id": chat_id, "type": "private"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "X", "language_code": lang},
-            "text": text,
-        },
-    }
-
-
-def expected_replies(engine, texts: list[str], lang: str = "es") -> list[str]:
-    """What the engine alone answers to these messages, in order: the reference that
-    delivered replies are compared with."""
-    session, expected = Session(), []
-    for text in texts:
-        result = engine.handle(session, Inbound(text=text, lang_hint=lang))
-        session = result.session
-        expected += [m.text for m in result.messages]
-    return expected
-
-
-def wa_form(sid: str, sender: str, body: str) -> dict[str, str]:
-    return {
-        "MessageSid": sid,
-        "From": sender,
-        "To": f"whatsapp:{TW_NUMBER}",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def stack(request: pytest.FixtureRequest, tmp_path, make_store) -> Iterator[Stack]:
-    telegram, twilio = fake_telegram(), fake_twilio()
-    key = new_data_key()
-    config = load_config(
-        {
-            "DATA_DIR": str(tmp_path),
-            "SECRET_KEY": "k" * 48,
-            "DATA_KEY": key,
-            "PUBLIC_BASE_URL": PUBLIC,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
-            "TELEGRAM_API_BASE_URL": telegram.url,
-            "TWILIO_ACCOUNT_SID": TW_SID,
-            "TWILIO_AUTH_TOKEN": TW_TOKEN,
-            "TWILIO_WHATSAPP_NUMBER": TW_NUMBER,
-            "TWILIO_API_BASE_URL": twilio.url,
-            "OPERATOR_HOURS": "mon-sun 00:00-23:59",
-        }
-    )
-    store = make_store(request.param, Crypto([key]))
-    fast = RateLimiter(per_second=10_000, per_recipient_per_second=10_000)
-    runtime = Runtime(config, store_override=store, limiter=fast)
-    server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    with httpx.Client(timeout=10) as client:
-        yield Stack(runtime, f"http://127.0.0.1:{server.server_port}", telegram, twilio, client)
-    server.shutdown()
-    telegram.stop()
-    twilio.stop()
+from channel_stack import (
+    TG_SECRET,
+    TG_TOKEN,
+    TW_NUMBER,
+    TW_SID,
+    Stack,
+    expected_replies,
+    text_update,
+    wa_form,
+)
+from fakes.servers import messages
 
 
 def test_signed_whatsapp_message_gets_its_reply(stack: Stack) -> None:

@@ -25,8 +25,8 @@ from bot.store.crypto import Crypto
 from bot.store.sqlite import SQLiteStore
 from bot.web import create_app
 
+from channel_stack import TG_SECRET, TG_TOKEN, text_update
 from fakes.servers import fake_telegram, messages
-from test_channels_e2e import TG_SECRET, TG_TOKEN, text_update
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = paths.ROOT / "test-artifacts"

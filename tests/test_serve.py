@@ -25,8 +25,8 @@ from bot.store.sqlite import SQLiteStore
 from bot.web import create_app
 from bot.worker import Sender, Worker
 
+from channel_stack import TG_SECRET, TG_TOKEN, expected_replies, text_update
 from fakes.servers import fake_telegram, messages
-from test_channels_e2e import TG_SECRET, TG_TOKEN, expected_replies, text_update
 
 
 def free_port() -> int:

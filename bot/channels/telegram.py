@@ -1,6 +1,8 @@
 """Telegram adapter: Bot API updates <-> channel-neutral messages.
 
-Real python-telegram-bot objects parse the update (`Update.de_json`) and send replies
+Updates are read as plain JSON for the few fields the bot uses (python-telegram-bot's
+`Update.de_json` rejects a whole update for one missing field it does not need, and
+costs a fifth of a webhook request); the real python-telegram-bot `Bot` sends replies
 (`Bot.send_message` with an inline keyboard); `TELEGRAM_API_BASE_URL` points the real
 client at a local server in tests. Options become inline buttons whose callback data
 is the engine's stable payload; a "share location" request becomes a reply keyboard.
@@ -19,7 +21,6 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
-    Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
@@ -42,24 +43,38 @@ def chat_id(address: str) -> int | str:
 
 NAME = "telegram"
 MAX_CALLBACK_BYTES = 64
-MEDIA_FIELDS = (
-    "voice",
-    "audio",
-    "photo",
-    "video",
-    "video_note",
-    "sticker",
-    "document",
-    "animation",
-)
+# A message's content field -> the media kind the engine answers to (a document is
+# not "audio"). Anything else a message can carry (dice, polls, games) is "other".
+MEDIA_KINDS = {
+    "photo": "photo",
+    "voice": "audio",
+    "audio": "audio",
+    "video": "video",
+    "video_note": "video",
+    "animation": "video",
+    "sticker": "sticker",
+    "document": "document",
+    "contact": "contact",
+}
+GROUPS = ("group", "supergroup")  # left at once; a channel is only ignored
+# my_chat_member statuses that mean the bot is (still) in the chat.
+PRESENT = ("member", "administrator", "restricted", "creator")
+
+
+class BadUpdate(ValueError):
+    """An update without what the bot needs to answer it (a chat id, a query id)."""
 
 
 @dataclass(frozen=True)
 class Parsed:
+    """What the bot does with one update: record `inbound` for `address`; or only stop
+    a button's spinner (`callback_query_id`, no inbound); or leave a group (`leave`)."""
+
     address: str  # the chat id, as text
-    inbound: Inbound
+    inbound: Inbound | None
     dedup_key: str
     callback_query_id: str | None = None
+    leave: bool = False
 
     @property
     def update_id(self) -> int:
@@ -73,39 +88,105 @@ def make_bot(token: str, api_base_url: str) -> Bot:
     return Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot", request=request)
 
 
-def parse(data: dict[str, Any], bot: Bot) -> Parsed | None:
-    """An update we act on, or None for those we ignore (edits, channel posts...)."""
-    update = Update.de_json(data, bot)
-    if update is None or update.update_id is None:
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _chat(holder: dict[str, Any]) -> tuple[str, str]:
+    """The chat id (as text) and type; BadUpdate when there is no usable id. A chat
+    without a type (very old updates) is private when its id is positive, as the Bot
+    API numbers them."""
+    chat = _obj(holder.get("chat"))
+    raw = chat.get("id")
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not CHAT_ID.match(str(raw)):
+        raise BadUpdate("chat.id is missing or not a chat id")
+    kind = chat.get("type")
+    if not isinstance(kind, str):
+        kind = "private" if int(raw) > 0 else "group"
+    return str(raw), kind
+
+
+def _lang(holder: dict[str, Any]) -> str | None:
+    code = _obj(holder.get("from")).get("language_code")
+    return code if isinstance(code, str) and code else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    dedup = f"tg:{update.update_id}"
-    if update.callback_query is not None:
-        query = update.callback_query
-        chat = query.message.chat if query.message else None
-        if chat is None or not query.data or not CHAT_ID.match(str(chat.id)):
-            return None
-        lang = query.from_user.language_code if query.from_user else None
-        return Parsed(str(chat.id), Inbound(payload=query.data, lang_hint=lang), dedup, query.id)
-    message = update.message
-    if message is None or message.chat is None:
-        return None  # edited messages, channel posts, polls...: nothing to answer
-    if not CHAT_ID.match(str(message.chat.id)):
-        return None  # not an id the Bot API could send to: validated where it enters
-    lang = message.from_user.language_code if message.from_user else None
-    address = str(message.chat.id)
-    if message.location is not None:
-        inbound = Inbound(
-            kind="location",
-            latitude=message.location.latitude,
-            longitude=message.location.longitude,
-            lang_hint=lang,
-        )
-    elif message.text is not None:
-        inbound = Inbound(text=message.text, lang_hint=lang)
-    else:
-        kind = next((f for f in MEDIA_FIELDS if getattr(message, f, None)), "media")
-        inbound = Inbound(kind="media", media_type=kind, lang_hint=lang)
-    return Parsed(address, inbound, dedup)
+    return float(value)
+
+
+def _message(message: dict[str, Any], lang: str | None) -> Inbound:
+    """Text, caption, location or media: the fields the bot uses, nothing else."""
+    place = _obj(message.get("location")) or _obj(_obj(message.get("venue")).get("location"))
+    lat, lon = _number(place.get("latitude")), _number(place.get("longitude"))
+    if lat is not None and lon is not None:
+        return Inbound(kind="location", latitude=lat, longitude=lon, lang_hint=lang)
+    media = next((kind for key, kind in MEDIA_KINDS.items() if message.get(key)), None)
+    text = message.get("text")
+    if not isinstance(text, str):
+        text = message.get("caption")  # a captioned photo: its words are a message
+    if isinstance(text, str) and text.strip():
+        return Inbound(text=text, media_type=media, lang_hint=lang)
+    return Inbound(kind="media", media_type=media or "other", lang_hint=lang)
+
+
+def parse(data: dict[str, Any]) -> Parsed | None:
+    """What to do with an update, or None for those that need nothing (edits, polls,
+    inline queries, a person blocking the bot).
+
+    Only the fields the bot uses are read; a field it does not use may be missing or
+    new without the update being rejected (BadUpdate only when what it needs is). Only
+    private chats are served: in a group, supergroup or channel the bot answers
+    nothing and keeps nothing, and it leaves a group or supergroup.
+    """
+    update_id = data.get("update_id")
+    # Needed to record a message once; leaving a group or stopping a spinner does without.
+    known = isinstance(update_id, int) and not isinstance(update_id, bool)
+    if update_id is not None and not known:
+        raise BadUpdate("update_id is not a number")
+    dedup = f"tg:{update_id if known else 0}"
+
+    def recorded(address: str, inbound: Inbound, query_id: str | None = None) -> Parsed:
+        if not known:
+            raise BadUpdate("update_id is missing")
+        return Parsed(address, inbound, dedup, query_id)
+
+    if "callback_query" in data:
+        query = _obj(data["callback_query"])
+        query_id = query.get("id")
+        if not isinstance(query_id, str) or not query_id:
+            raise BadUpdate("callback_query.id is missing")
+        payload = query.get("data")
+        if not isinstance(payload, str) or not payload:
+            # A game button: nothing to record, but the spinner stops.
+            return Parsed("", None, dedup, query_id)
+        message = _obj(query.get("message"))
+        if message:
+            address, kind = _chat(message)
+        else:  # a button under an inline message: the answer goes to the person's own chat
+            address, kind = str(_obj(query.get("from")).get("id", "")), "private"
+            if not CHAT_ID.match(address) or int(address) <= 0:
+                return Parsed("", None, dedup, query_id)
+        if kind != "private":
+            return Parsed(address, None, dedup, query_id, leave=kind in GROUPS)
+        return recorded(address, Inbound(payload=payload, lang_hint=_lang(query)), query_id)
+    member = _obj(data.get("my_chat_member")) or _obj(data.get("chat_member"))
+    if member:
+        address, kind = _chat(member)
+        status = _obj(member.get("new_chat_member")).get("status")
+        joined = kind in GROUPS and status in PRESENT
+        return Parsed(address, None, dedup, leave=True) if joined else None
+    if "channel_post" in data:
+        return None  # a channel the bot administers: it never posts there
+    if "message" not in data:
+        return None  # edited messages, polls, inline queries...: nothing to answer
+    message = _obj(data["message"])
+    address, kind = _chat(message)
+    if kind != "private":
+        return Parsed(address, None, dedup, leave=kind in GROUPS)
+    return recorded(address, _message(message, _lang(message)))
 
 
 def keyboard(message: dict[str, Any]) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:

@@ -21,6 +21,7 @@ from bot.channels.delivery import PermanentError, RateLimiter, TransientError
 from bot.engine.types import Inbound
 
 NAME = "whatsapp"
+SMS = "sms"  # the same Twilio account and webhook; a third channel only with TWILIO_SMS_NUMBER
 WINDOW = 24 * 3600.0  # WhatsApp's customer-service window after the person's last message
 
 
@@ -36,37 +37,61 @@ class BadRequest(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    address: str  # "whatsapp:+51..."
+    address: str  # "whatsapp:+51..." or, for SMS, "+51..."
     inbound: Inbound
     dedup_key: str
+    channel: str = NAME  # "whatsapp" or "sms": the reply goes back the way it came
 
 
 def valid_signature(auth_token: str, url: str, form: Mapping[str, str], signature: str) -> bool:
     return bool(signature) and RequestValidator(auth_token).validate(url, dict(form), signature)
 
 
-def parse(form: Mapping[str, str]) -> Parsed:
-    sid, sender = form.get("MessageSid") or form.get("SmsSid"), form.get("From")
+def media_kind(content_type: str) -> str:
+    """A MIME type -> the media kind the engine answers to."""
+    family, _, sub = content_type.lower().partition("/")
+    if family == "image":
+        return "photo"
+    if family in ("audio", "video"):
+        return family
+    if "vcard" in sub:
+        return "contact"
+    return "document"
+
+
+def parse(form: Mapping[str, str]) -> Parsed | None:
+    """A person's message, or None for a delivery status posted to the message URL.
+
+    Only the fields the bot uses are read. A `From` without the `whatsapp:` prefix is
+    an SMS: the caller decides whether SMS is served (it is never answered over
+    WhatsApp). A media message's `Body` is its caption: words to read like any other.
+    """
+    sid = form.get("MessageSid") or form.get("SmsMessageSid")
+    sender = (form.get("From") or "").strip()
     if not sid or not sender:
-        raise BadRequest("MessageSid and From are required")
+        raise BadRequest("MessageSid (or SmsMessageSid) and From are required")
+    status = (form.get("SmsStatus") or form.get("MessageStatus") or "received").lower()
+    if status not in ("received", "receiving"):
+        return None  # a status callback (sent, delivered, read, failed): nothing to answer
+    channel = NAME if sender.startswith("whatsapp:") else SMS
     dedup = f"wa:{sid}"
     lat, lon = form.get("Latitude"), form.get("Longitude")
     if lat and lon:
         try:
-            return Parsed(sender, Inbound.location(float(lat), float(lon)), dedup)
+            return Parsed(sender, Inbound.location(float(lat), float(lon)), dedup, channel)
         except ValueError as exc:
             raise BadRequest("Latitude/Longitude are not numbers") from exc
     if form.get("ButtonPayload"):
-        return Parsed(sender, Inbound(payload=form["ButtonPayload"]), dedup)
+        return Parsed(sender, Inbound(payload=form["ButtonPayload"]), dedup, channel)
     try:
         media = int(form.get("NumMedia") or 0)
     except ValueError:
         media = 0
+    kind = media_kind(form.get("MediaContentType0") or "") if media else None
     body = form.get("Body") or ""
-    if media and not body.strip():
-        kind = (form.get("MediaContentType0") or "media").split("/")[0]
-        return Parsed(sender, Inbound.media("voice" if kind == "audio" else kind), dedup)
-    return Parsed(sender, Inbound(text=body), dedup)
+    if kind and not body.strip():
+        return Parsed(sender, Inbound.media(kind), dedup, channel)
+    return Parsed(sender, Inbound(text=body, media_type=kind), dedup, channel)
 
 
 def render(message: dict[str, Any]) -> str:
@@ -82,6 +107,7 @@ def render(message: dict[str, Any]) -> str:
 
 class WhatsAppSender:
     name = NAME
+    prefix = "whatsapp:"
 
     def __init__(
         self,
@@ -93,21 +119,21 @@ class WhatsAppSender:
     ) -> None:
         self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=10))
         self.client.api.base_url = api_base_url.rstrip("/")
-        self.from_ = (
-            from_number if from_number.startswith("whatsapp:") else f"whatsapp:{from_number}"
-        )
+        bare = from_number.removeprefix("whatsapp:")
+        self.from_ = f"{self.prefix}{bare}"
         self.limiter = limiter or RateLimiter(per_second=10, per_recipient_per_second=1)
 
     def send(self, address: str, message: dict[str, Any]) -> None:
         """A message with `content_sid` goes as that approved template (outside the
         24-hour window); anything else as free text with numbered options."""
+        if message.get("content_sid"):
+            self._create(address, content_sid=message["content_sid"])
+        else:
+            self._create(address, body=render(message))
+
+    def _create(self, address: str, **content: str) -> None:
         try:
-            if message.get("content_sid"):
-                self.client.messages.create(
-                    from_=self.from_, to=address, content_sid=message["content_sid"]
-                )
-            else:
-                self.client.messages.create(from_=self.from_, to=address, body=render(message))
+            self.client.messages.create(from_=self.from_, to=address, **content)
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
                 raise TransientError(f"twilio: HTTP {exc.status}") from exc

@@ -195,7 +195,9 @@ class Engine:
             reply.events.append(Event(RESUME_EVENT))  # they wrote again: stop is over
 
         if inbound.kind == "media":
-            self._show(reply, inbound, MEDIA, push=False)
+            # A reply suited to what was sent (a document is not a voice note).
+            suited = f"{MEDIA}.{inbound.media_type}"
+            self._show(reply, inbound, suited if suited in self.flows.nodes else MEDIA, push=False)
             return
         if inbound.kind == "location":
             self._on_location(reply, inbound)
@@ -243,7 +245,7 @@ class Engine:
             self._command(reply, inbound, "exit")
             return
 
-        if s.lang is None:
+        if s.lang is None or (not s.welcomed and s.node == LANGUAGE):
             picked = self._pick(s, text)
             if not (picked and self._on_payload(reply, inbound, picked)):
                 self._hold(s, text)
@@ -441,8 +443,16 @@ class Engine:
 
     def _on_location(self, reply: _Reply, inbound: Inbound) -> None:
         """A shared location: the node's own handler, else the global location node."""
-        node = self.flows.nodes.get(reply.session.node or "")
-        if not reply.session.welcomed or reply.session.lang is None:
+        s = reply.session
+        node = self.flows.nodes.get(s.node or "")
+        if (not s.welcomed or s.lang is None) and self.location_node:
+            # A location as the very first message: the nearest help at once, in the
+            # phone's language or Spanish, then the language choice and the welcome.
+            s.lang = s.lang or SOURCE_LANG
+            self._show(reply, inbound, self.location_node, push=False)
+            s.welcomed = False
+            self._show(reply, inbound, LANGUAGE, push=False)
+        elif not s.welcomed or s.lang is None:
             self._show(reply, inbound, LOCATION_UNHANDLED, push=False)
         elif node and node.location:
             self._run_input(reply, inbound, node, node.location)

@@ -32,6 +32,8 @@ STOP = "stop"
 DELETE = "delete"
 UNKNOWN = "sys.unknown"
 MEDIA = "sys.media"
+# A reply suited to a media kind, where one exists: "sys.media.<kind>", else MEDIA.
+MEDIA_SUITED = tuple(f"{MEDIA}.{kind}" for kind in ("document", "contact", "other"))
 LOCATION_UNHANDLED = "sys.location"
 NO_MORE = "sys.no_more"
 THANKS = "thanks"
@@ -51,6 +53,7 @@ SYSTEM_NODES = (
     NO_MORE,
     THANKS,
     QUICK_EXIT,
+    *MEDIA_SUITED,
 )
 COMMANDS_FILE = "commands.yaml"
 COMMAND_NAMES = (

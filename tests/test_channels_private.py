@@ -1,0 +1,171 @@
+"""Channels against what Telegram and Twilio really send (issue 13), end to end.
+
+Private chats only, SMS as its own channel or not at all, a location or a caption as
+the very first message, button presses without data, media of every kind: through
+the real app, worker and sender, with the platforms faked by local servers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from channel_stack import TW_NUMBER, TW_SMS, Stack, text_update, wa_form
+from fakes.servers import messages
+
+FROM = {"id": 42, "is_bot": False, "first_name": "X", "language_code": "en"}
+
+
+def group_message(update_id: int, kind: str = "supergroup") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 7, "date": 1_700_000_000, "from": FROM, "text": "hola",
+            "chat": {"id": -1001234567890, "type": kind, "title": "Familia"},
+        },
+    }  # fmt: skip
+
+
+def _sessions(stack: Stack, channel: str, address: str) -> object:
+    return stack.runtime.service.user_for(channel, address, create=False)
+
+
+def test_a_group_message_gets_no_reply_and_the_bot_leaves(stack: Stack, caplog) -> None:
+    for i, kind in enumerate(("group", "supergroup")):
+        response = stack.tg(group_message(900 + i, kind))
+        assert response.status_code == 200
+        assert response.json() == {"method": "leaveChat", "chat_id": -1001234567890}
+    added = {
+        "update_id": 910,
+        "my_chat_member": {
+            "chat": {"id": -4001, "type": "group", "title": "x"}, "from": FROM, "date": 1,
+            "old_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "b"}, "status": "left"},
+            "new_chat_member": {"user": {"id": 1, "is_bot": True, "first_name": "b"}, "status": "member"},
+        },
+    }  # fmt: skip
+    assert stack.tg(added).json() == {"method": "leaveChat", "chat_id": -4001}
+    stack.drain()
+    assert messages(stack.telegram) == []
+    assert _sessions(stack, "telegram", "-1001234567890") is None
+    assert "1001234567890" not in caplog.text and "4001" not in caplog.text
+
+
+def test_the_on_call_alert_group_is_not_left(stack: Stack) -> None:
+    config = stack.runtime.config
+    stack.runtime.config = dataclasses.replace(
+        config, operator_alert_telegram_chat="-1001234567890"
+    )
+    try:
+        assert stack.tg(group_message(920)).json() == {"ok": True, "ignored": True}
+    finally:
+        stack.runtime.config = config
+    stack.drain()
+    assert messages(stack.telegram) == []
+
+
+def test_a_button_in_a_group_or_without_data_only_stops_the_spinner(stack: Stack) -> None:
+    game = {
+        "update_id": 930,
+        "callback_query": {"id": "cb9", "from": FROM, "chat_instance": "1", "game_short_name": "g",
+                           "inline_message_id": "AAA"},
+    }  # fmt: skip
+    assert stack.tg(game).json() == {"method": "answerCallbackQuery", "callback_query_id": "cb9"}
+    stack.drain()
+    assert messages(stack.telegram) == []
+
+
+def test_an_sms_is_answered_by_sms_only_with_its_number(stack: Stack) -> None:
+    form = {**wa_form("SM901", "+51977000000", "hola"), "To": TW_SMS, "FromCity": "LIMA"}
+    assert stack.wa(form).status_code == 200
+    stack.drain()
+    [sent] = stack.twilio.received
+    assert sent["From"] == TW_SMS and sent["To"] == "+51977000000"
+    assert "Elige tu idioma" in sent["Body"] and "👋" not in sent["Body"]
+
+    config = stack.runtime.config
+    stack.runtime.config = dataclasses.replace(config, twilio_sms_number=None)
+    try:
+        answer = stack.wa({**wa_form("SM902", "+51977000001", "me quieren matar"), "To": TW_SMS})
+    finally:
+        stack.runtime.config = config
+    assert answer.status_code == 200 and "<Message>" not in answer.text
+    stack.drain()
+    assert len(stack.twilio.received) == 1  # nothing more, and never over WhatsApp
+    assert _sessions(stack, "sms", "+51977000001") is None
+
+
+def test_a_location_as_the_first_message_gets_the_nearest_help(stack: Stack) -> None:
+    update = text_update(940, 4400, "", lang="en")
+    del update["message"]["text"]
+    update["message"]["location"] = {"latitude": -3.57, "longitude": -80.45}
+    assert stack.tg(update).status_code == 200
+    stack.drain()
+    first, language = (m["text"] for m in messages(stack.telegram)[:2])
+    assert "Tumbes" in first and "Call before you go" in first
+    assert "Choose your language" in language
+
+    form = {**wa_form("SM940", "whatsapp:+51977000002", ""), "Latitude": "-13.52",
+            "Longitude": "-71.97", "Address": "Plaza de Armas", "Label": "Cusco"}  # fmt: skip
+    stack.wa(form)
+    stack.drain()
+    assert "Cusco" in stack.twilio.received[0]["Body"]
+
+
+def test_a_caption_is_read_and_can_escalate(stack: Stack) -> None:
+    update = text_update(950, 4500, "", lang="es")
+    del update["message"]["text"]
+    update["message"]["photo"] = [
+        {"file_id": "AgAD", "width": 90, "height": 90}
+    ]  # no file_unique_id
+    update["message"]["caption"] = "me quitaron el pasaporte y no me dejan salir"
+    assert stack.tg(update).status_code == 200
+    stack.drain()
+    texts = [m["text"] for m in messages(stack.telegram)]
+    assert any("¿Quieres que una persona de nuestro equipo" in t for t in texts), texts
+    assert not any("no puedo escuchar audios" in t for t in texts)
+    stack.tg(text_update(951, 4500, "sí"))
+    stack.drain()
+    user = stack.runtime.service.user_for("telegram", "4500", create=False)
+    case = stack.runtime.store.open_case_of(user, time.time())
+    assert case is not None and "documents_withheld" in case.indicators
+
+
+def test_each_media_kind_gets_a_reply_suited_to_it(stack: Stack) -> None:
+    kinds = {
+        "document": ({"file_id": "d", "file_name": "cv.pdf"}, "documento"),
+        "contact": ({"phone_number": "+51900000000", "first_name": "Ana"}, "contacto"),
+        "dice": ({"emoji": "🎲", "value": 3}, "solo puedo leer texto"),
+        "voice": ({"file_id": "v", "duration": 3}, "no puedo escuchar audios"),
+    }
+    for i, (field, (value, expected)) in enumerate(kinds.items()):
+        update = text_update(960 + i, 4600 + i, "", lang="es")
+        del update["message"]["text"]
+        update["message"][field] = value
+        assert stack.tg(update).status_code == 200
+        stack.drain()
+        texts = [m["text"] for m in messages(stack.telegram) if m["chat_id"] == str(4600 + i)]
+        assert any(expected in t for t in texts), (field, texts)
+
+
+def test_fields_the_bot_does_not_use_may_be_missing_or_new(stack: Stack) -> None:
+    update = text_update(970, 4700, "hola")
+    del update["message"]["from"], update["message"]["date"], update["message"]["message_id"]
+    update["message"]["chat"] = {"id": 4700}  # no type: a positive id is a private chat
+    update["message"]["some_future_field"] = {"x": [1, 2]}
+    update["business_connection_id"] = "abc"
+    assert stack.tg(update).status_code == 200
+    for broken in ({"update_id": 971, "message": {"text": "hola"}},
+                   {"update_id": 972, "message": {"chat": {"id": "abc"}, "text": "x"}},
+                   {"update_id": 973, "callback_query": {"data": "x"}}):  # fmt: skip
+        assert stack.tg(broken).status_code == 400, broken
+    stack.drain()
+    assert len(messages(stack.telegram)) >= 1
+
+
+def test_twilio_status_posted_to_the_message_url_is_not_a_message(stack: Stack) -> None:
+    form = {"MessageSid": "SM980", "SmsSid": "SM980", "From": f"whatsapp:{TW_NUMBER}",
+            "To": "whatsapp:+51977000003", "MessageStatus": "delivered", "SmsStatus": "delivered"}  # fmt: skip
+    assert stack.wa(form).status_code == 200
+    stack.drain()
+    assert stack.twilio.received == []
