@@ -28,6 +28,9 @@ from bot.risk import assess
 
 # Where a location shared at any point of the conversation lands.
 LOCATION_NODE = "services.near"
+TYPED_NODE = "services.typed"  # words not otherwise understood, read as a services request
+# Nodes the engine reaches without an edge of the flows.
+ENTRY_POINTS = (LOCATION_NODE, TYPED_NODE, *case_handlers.ENTRY_NODES)
 
 
 def build_engine(
@@ -50,8 +53,7 @@ def build_engine(
     if on_call is None:
         on_call = bool(os.environ.get("OPERATOR_ALERT_TELEGRAM_CHAT"))
     registry.update(case_handlers.handlers(hours, on_call=on_call))
-    entry_points = (LOCATION_NODE, *case_handlers.ENTRY_NODES)
-    flows = load_flows(flows_dir, lines.keys(), registry.names(), entry_points)
+    flows = load_flows(flows_dir, lines.keys(), registry.names(), ENTRY_POINTS)
     catalogs = Catalogs(locales_dir)
     phones = {line_id: line.number for line_id, line in lines.items()}
     return Engine(
@@ -61,6 +63,7 @@ def build_engine(
         registry,
         interceptors=[case_handlers.interceptor(assess)],
         location_node=LOCATION_NODE,
+        fallback_node=TYPED_NODE,
         emergency_follow=case_handlers.EMERGENCY_NODE,
         **({"clock": clock} if clock else {}),
     )

@@ -272,3 +272,37 @@ def test_referral_contacts_never_reach_a_person(engine: Engine) -> None:
     blob = "\n".join(outputs)
     leaked = sorted(value for value in secret if value in blob)
     assert not leaked
+
+
+ASKED_ANYWHERE = {
+    "es": [("estoy en tacna", "Tacna", None), ("necesito un psicologo en arequipa cercado", "Arequipa", "psychosocial")],
+    "en": [("i am in tacna. where i can go for help?", "Tacna", None), ("i need a shelter in puerto maldonado", "Puerto Maldonado", "shelter")],
+    "pt": [("to em iñapari, tem ajuda aqui?", "Iñapari", None), ("sjl", "San Juan de Lurigancho", None)],
+    "fr": [("je suis a cusco, ou je peux trouver de l'aide ?", "Cusco", None), ("je cherche un hebergement a lima", "Lima", "shelter")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang_code", LANGS)
+def test_a_place_asked_about_in_own_words_gets_a_search_from_anywhere(chat, lang_code: str) -> None:
+    """At the menu or in the middle of a topic, "estoy en tacna" is a search there,
+    with the kind of help the words name; a place in a story is not."""
+    for text, origin, need in ASKED_ANYWHERE[lang_code]:
+        conversation = chat(lang_code)
+        conversation.say("5")  # somewhere else first: the rights menu
+        replies = conversation.say(text)
+        st = conversation.session.data["services"]
+        assert (st["origin"], st["need"]) == (origin, need), (text, replies)
+        assert conversation.session.stack, "back returns to where they were"
+    conversation = chat("en")
+    conversation.say("i ate nothing today")
+    assert "services" not in conversation.session.data
+
+
+def test_a_kind_of_help_named_alone_asks_only_where(chat) -> None:
+    conversation = chat("es")
+    conversation.say("alojamiento")
+    assert conversation.session.node == "services.where"
+    assert conversation.session.data["services"]["need"] == "shelter"
+    conversation.say("menu")
+    conversation.say("hay algun albergue?")  # the services topic, with its need
+    assert conversation.session.node == "services.where"

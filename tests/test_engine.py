@@ -347,3 +347,26 @@ def test_a_held_request_is_dropped_once_the_person_goes_elsewhere(chat) -> None:
     conversation.say("1")
     conversation.say("si")
     assert conversation.session.node == "menu"
+
+
+NOT_SAFE_NOW = {
+    "es": ["el patron esta al lado mio", "no puedo hablar esta aqui al lado", "mas tarde"],
+    "en": ["not now he is next to me", "later", "someone is watching", "wait"],
+    "pt": ["ele ta do meu lado", "agora nao", "depois"],
+    "fr": ["pas maintenant il est a cote de moi", "attends", "plus tard"],
+}
+
+
+def test_someone_near_at_the_safety_check_gets_the_discreet_exit(chat, lang: str) -> None:
+    """Whatever the words, "not now" never brings the service's description on screen."""
+    for text in NOT_SAFE_NOW[lang]:
+        conversation = chat(lang, welcomed=False)
+        conversation.say("hola")
+        conversation.say(text)
+        assert conversation.session.node == "not_now", text
+
+
+def test_a_question_with_have_to_go_is_not_the_discreet_exit(chat) -> None:
+    conversation = chat("en")
+    conversation.say("do i have to go to the police after?")
+    assert conversation.session.node != "not_now"

@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from bot import paths
-from bot.bootstrap import LOCATION_NODE
-from bot.cases.handlers import ENTRY_NODES
+from bot.bootstrap import ENTRY_POINTS
 from bot.engine.actions import STOPPED
 from bot.engine.engine import Engine
 from bot.engine.flows import MAX_CHARS, FlowError, FlowSet, load_flows
@@ -30,8 +29,7 @@ def flows_copy(tmp_path: Path) -> Path:
 
 
 def _load(flows_dir: Path, engine: Engine) -> FlowSet:
-    entry_points = (LOCATION_NODE, *ENTRY_NODES)
-    return load_flows(flows_dir, engine.phones.keys(), engine.handlers.names(), entry_points)
+    return load_flows(flows_dir, engine.phones.keys(), engine.handlers.names(), ENTRY_POINTS)
 
 
 def _edit(flows_dir: Path, name: str, change) -> None:

@@ -305,6 +305,8 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             asks_not_to_read(text) or (node in NOTICE_NODES and read_answer(text) == "no")
         ):
             return ActionResult(outcome=WITHDRAW_NODE)  # typed, it is the button
+        if risk.pending and asks_not_to_read(text):
+            return ActionResult(outcome=CONSENT_NO_NODE)  # "nobody read this" is a no
         if risk.pending and (node in ASKING_NODES or not own_options):
             # The offer stays open until it is answered: a whole yes or no answers it
             # on the offer itself, or on a page with no choices of its own ("ok" on

@@ -80,6 +80,10 @@ class Gazetteer:
         best = max(matches, key=lambda m: (m.length, precision.get(m.target.kind, 0)))
         return best.target
 
+    def resolve_whole(self, text: str) -> Place | None:
+        """The place when the message is nothing but its name ("tacna", "sjl")."""
+        return self._index.exact(self._index.prepare(text))
+
     def locate(self, lat: float, lon: float) -> Place | None:
         """The nearest known place to a point, or None when the point is outside Peru."""
         south, north, west, east = PERU_BOX

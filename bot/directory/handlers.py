@@ -13,7 +13,8 @@ from bot.directory import render
 from bot.directory.gazetteer import Gazetteer
 from bot.directory.model import NEEDS, Directory
 from bot.directory.search import ANY, Searcher, SearchResult
-from bot.engine.actions import ActionResult, Context, Registry, act
+from bot.directory.typed import TypedRequest
+from bot.engine.actions import NOT_FOR_ME, ActionResult, Context, Registry, act
 from bot.engine.i18n import N_
 from bot.engine.normalize import normalize
 from bot.engine.types import Button
@@ -29,6 +30,7 @@ CHAT_NEEDS = (
 
 def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
     searcher = Searcher(directory, gazetteer)
+    typed = TypedRequest(gazetteer)
     registry = Registry()
 
     def state(ctx: Context) -> dict:
@@ -60,17 +62,40 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         st.update({"national_skip": 0, "origin": None, "seen": []})
         return st
 
-    @registry.register("services.start")
-    def start(ctx: Context) -> ActionResult:
-        """A place named in the asking sentence ("¿dónde me ayudan en Tacna?") is kept,
-        so that the person is not asked where again after choosing the kind of help."""
-        named = gazetteer.resolve(ctx.inbound.text) if ctx.inbound.text else None
+    def begin(ctx: Context, need: str | None, place: str | None) -> ActionResult:
+        """A new search; what the asking sentence already said is not asked again."""
         came_from = ctx.session.stack[-1] if ctx.session.stack else ""
         ctx.session.data[STATE] = {
-            "need": None, "region": None, "place": named.name if named else None,
+            "need": need, "region": None, "place": place,
             "duty": came_from.startswith(("no_report", "reflection")),
         }  # fmt: skip
-        return ActionResult(outcome="ask")
+        if need is None:
+            return ActionResult(outcome="ask")
+        state(ctx).pop("place", None)
+        return from_place(ctx, place) if place else ActionResult(outcome="where")
+
+    @registry.register("services.start")
+    def start(ctx: Context) -> ActionResult:
+        """A place or a kind of help named in the asking sentence ("¿dónde me ayudan en
+        Tacna?", "hay algún albergue?") is kept, so that it is not asked again."""
+        text = ctx.inbound.text or ""
+        named = gazetteer.resolve(text) if text else None
+        return begin(ctx, typed.need(text) if text else None, named.name if named else None)
+
+    @registry.register("services.typed")
+    def typed_anywhere(ctx: Context) -> ActionResult:
+        """Words the conversation did not otherwise understand that ask for help in a
+        place or name a kind of help ("estoy en tacna", "alojamiento"): a search.
+        Anything else passes, and the engine says it did not understand."""
+        text = ctx.inbound.text or ""
+        place, need = typed.place_asked(text), typed.need(text)
+        if place is None and need is None:
+            return ActionResult(outcome=NOT_FOR_ME)
+        if place is None:
+            return begin(ctx, need, None)
+        begin(ctx, None, None)
+        state(ctx)["need"] = need
+        return from_place(ctx, place.name)
 
     @registry.register("services.restart")
     def restart(ctx: Context) -> ActionResult:
@@ -92,7 +117,9 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         a word of a need's label ("abogado" does not, "legal" does) picks that need."""
         text = ctx.inbound.text or ""
         words = set(normalize(text).split())
-        picked = next((code for code in CHAT_NEEDS if words & need_words(code, ctx.t.lang)), None)
+        picked = typed.need(text) or next(
+            (code for code in CHAT_NEEDS if words & need_words(code, ctx.t.lang)), None
+        )
         named = gazetteer.resolve(text)
         if picked or named:
             st = state(ctx)

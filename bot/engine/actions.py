@@ -81,6 +81,11 @@ CHOICE_EVENT = "choice"  # {choice}: a flow choice, e.g. no_complaint
 DELETE_EVENT = "session.delete"
 
 
+# The outcome of a fallback handler for text that is not for it: the engine then says
+# it did not understand. Shown directly (a stale button), the node maps it somewhere.
+NOT_FOR_ME = "not_for_me"
+
+
 def act(handler: str, value: str = "") -> str:
     return f"{ACT}:{handler}:{value}"
 

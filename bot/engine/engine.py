@@ -33,6 +33,7 @@ from bot.engine.actions import (
     CHOICES,
     DELETE_EVENT,
     MORE_SUFFIX,
+    NOT_FOR_ME,
     PENDING,
     RESUME_EVENT,
     STOP_EVENT,
@@ -114,6 +115,7 @@ class Engine:
         handlers: Registry | None = None,
         interceptors: Sequence[Interceptor] = (),
         location_node: str | None = None,
+        fallback_node: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         emergency_follow: str | None = None,
     ) -> None:
@@ -126,6 +128,9 @@ class Engine:
             self.handlers.update(handlers)
         self.interceptors = list(interceptors)
         self.location_node = location_node
+        # An action node tried on text nothing else understood (a services request in
+        # the person's own words); an empty result means "not understood" after all.
+        self.fallback_node = fallback_node
         self.clock = clock
         # Shown after the emergency numbers when a person asks for them (an emergency
         # word, the menu's emergency option): it opens the urgent case and says when a
@@ -269,7 +274,14 @@ class Engine:
         if label_payload and self._on_payload(reply, inbound, label_payload):
             return
 
-        command = self._commands.exact(self._commands.prepare(text))
+        command = next(
+            (
+                found
+                for v in without_politeness(text)
+                if (found := self._commands.exact(self._commands.prepare(v)))
+            ),
+            None,
+        )  # "efface tout stp", "borra todo porfa"
         if command:
             self._command(reply, inbound, command)
             return
@@ -284,7 +296,24 @@ class Engine:
         if node and node.input:
             self._run_input(reply, inbound, node, node.input)
             return
-        self._unknown(reply, inbound)
+        if not self._fallback(reply, inbound):
+            self._unknown(reply, inbound)
+
+    def _fallback(self, reply: _Reply, inbound: Inbound) -> bool:
+        node = self.flows.nodes.get(self.fallback_node or "")
+        if node is None or node.action is None or reply.quiet:
+            return False
+        result = self.handlers.get(node.action)(self._context(reply, inbound, node.params))
+        if result.outcome == NOT_FOR_ME:
+            return False
+        s = reply.session
+        if s.node not in (None, node.id, LANGUAGE, MENU):
+            s.stack = [*s.stack, s.node][-MAX_STACK:]  # "back" returns where they were
+        reply.answered = True
+        target = self._apply(reply, inbound, node, result, page=0)
+        if target:
+            self._show(reply, inbound, target, push=False)
+        return True
 
     def _intercept(self, reply: _Reply, inbound: Inbound, text: str) -> ActionResult:
         """Run every interceptor on a typed message; return what they ask the route to do.
@@ -475,8 +504,9 @@ class Engine:
             self._show(reply, inbound, reply.fallback)
             return
         current = self.flows.nodes.get(reply.session.node or "")
-        self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
-        if current and current.unknown:  # e.g. the safety check: on to the menu, no loop
+        if inbound.payload or not (current and current.unknown):  # a stale button too
+            self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
+        if current and current.unknown:  # e.g. the safety check: on, without a loop
             self._show(reply, inbound, current.unknown, push=False)
             return
         if current and current.type == "menu" and current.id != UNKNOWN:
