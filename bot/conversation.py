@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from dataclasses import fields as dataclass_fields
 
 from bot.cases import events as ev
+from bot.channels.delivery import CLEAR
 from bot.engine.engine import Engine
 from bot.engine.types import Button, Event, Inbound, Outbound, Result, Session
 from bot.risk.codes import severity
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 
 UrgentHook = Callable[[Case], None]
 EventHook = Callable[[list[Event]], None]
+# Session data: the person's message numbers in the chat, to clear it on a quick exit.
+REFS = "_refs"
+CLEARABLE = 48 * 3600.0  # Telegram deletes messages younger than 48 hours
+MAX_REFS = 100
+MAX_CLEAR = 300  # message numbers deleted at most (three deleteMessages calls)
 PURGE_EVERY = 3600.0  # seconds between sweeps of expired rows (SQLite; Redis expires keys)
 
 
@@ -109,11 +115,19 @@ class ConversationService:
             session.data["case"] = summary
         else:
             session.data.pop("case", None)
+        refs = chat_refs(session.data.pop(REFS, None), inbound, now)
         result = self.engine.handle(session, inbound)
         messages = result.messages
         if item is not None and item.inbound.get(ANSWERED_INLINE):
             messages = without_inline(messages, item.inbound[ANSWERED_INLINE])
         queued = self._queued(channel, address, messages, item, now)
+        if refs and clears_chat(result.events) and item is not None:
+            # Everything in the chat up to this message, both ways; the neutral answer
+            # that follows stays (it is queued before, but numbered after, this one).
+            clear = {"kind": CLEAR, "refs": to_clear(refs), "text": "", "buttons": []}
+            queued.append(OutboxItem("", item.partition, channel, address, clear, now))
+        elif refs:
+            result.session.data[REFS] = refs
         if any(e.name == ev.SESSION_DELETE for e in result.events):
             deletion = self.store.delete_user(user, now)
             audit = []
@@ -355,6 +369,35 @@ def without_inline(messages: list[Outbound], digest: str) -> list[Outbound]:
         if inline_digest(message.text) == digest:
             return [*messages[:i], *messages[i + 1 :]]
     return messages
+
+
+def chat_refs(kept: object, inbound: Inbound, now: float) -> list[list[float]]:
+    """The platform numbers of the person's messages still deletable ([[ref, at], ...],
+    48 hours, the last MAX_REFS), with this one. Numbers only, never words."""
+    refs = [
+        [int(r[0]), float(r[1])]
+        for r in (kept if isinstance(kept, list) else [])
+        if isinstance(r, list) and len(r) == 2 and now - float(r[1]) < CLEARABLE
+    ]
+    if inbound.ref:
+        refs.append([inbound.ref, now])
+    return refs[-MAX_REFS:]
+
+
+def clears_chat(events: list[Event]) -> bool:
+    """A quick exit or "delete my data": the chat is cleared where the platform allows."""
+    return any(
+        (e.name == ev.SESSION_STOP and e.data.get("exit")) or e.name == ev.SESSION_DELETE
+        for e in events
+    )
+
+
+def to_clear(refs: list[list[float]]) -> list[int]:
+    """Every number from the first kept message to the last: in a private chat the
+    bot's replies are numbered between the person's messages."""
+    last = int(max(r[0] for r in refs))
+    first = max(int(min(r[0] for r in refs)), last - MAX_CLEAR + 1)
+    return list(range(first, last + 1))
 
 
 def inbound_to_dict(inbound: Inbound) -> dict:

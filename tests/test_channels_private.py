@@ -8,6 +8,7 @@ the real app, worker and sender, with the platforms faked by local servers.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -169,3 +170,68 @@ def test_twilio_status_posted_to_the_message_url_is_not_a_message(stack: Stack) 
     assert stack.wa(form).status_code == 200
     stack.drain()
     assert stack.twilio.received == []
+
+
+def test_the_quick_exit_clears_the_telegram_chat_and_leaves_one_neutral_line(
+    stack: Stack,
+) -> None:
+    for i, text in enumerate(["hola", "1", "mis derechos", "receta"]):
+        stack.tg(text_update(300 + i, 5300, text))
+        stack.drain()
+    sent = [r for r in stack.telegram.received if r.get("chat_id") == "5300"]
+    [clear] = [r for r in sent if r["method"] == "deleteMessages"]
+    assert json.loads(clear["message_ids"]) == list(range(300, 304))
+    after = sent[sent.index(clear) - 1]
+    assert after["method"] == "sendMessage" and after["text"] == "Listo 👍"
+    # the next message starts again, and nothing is cleared twice
+    stack.tg(text_update(304, 5300, "hola"))
+    stack.drain()
+    assert len(messages(stack.telegram, "deleteMessages")) == 1
+
+
+def test_delete_my_data_clears_the_telegram_chat_but_not_whatsapp(stack: Stack) -> None:
+    for i, text in enumerate(["hola", "1", "borrar mis datos", "sí, borrar"]):
+        stack.tg(text_update(400 + i, 5400, text))
+        stack.wa(wa_form(f"SM54{i}", "whatsapp:+51977000054", text))
+        stack.drain()
+    [clear] = messages(stack.telegram, "deleteMessages")
+    assert json.loads(clear["message_ids"]) == list(range(400, 404))
+    bodies = [m["Body"] for m in stack.twilio.received]
+    assert any("no podemos borrar nada de tu teléfono" in b for b in bodies)
+    assert all(b.strip() for b in bodies)  # nothing empty went to Twilio
+
+
+def test_whatsapp_menus_are_buttons_or_a_list_and_answer_the_same_way(stack: Stack) -> None:
+    """Up to three options: quick replies; up to ten: a list; more: numbered text. A tap
+    comes back as ButtonPayload or ListId, and typing still works."""
+    sender = "whatsapp:+51977000060"
+    stack.wa(wa_form("SM600", sender, "hola"))
+    stack.drain()
+    [language] = stack.twilio.received
+    listed = language["content"]["twilio/list-picker"]
+    assert [i["item"] for i in listed["items"]] == ["Español", "English", "Português", "Français"]
+    assert language["ContentSid"].startswith("HX") and "1. Español" in language["Body"]
+
+    stack.wa({**wa_form("SM601", sender, "Español"), "ListId": listed["items"][0]["id"]})
+    stack.drain()
+    check = stack.twilio.received[-1]
+    actions = check["content"]["twilio/quick-reply"]["actions"]
+    assert [a["title"] for a in actions] == ["Sí, puedo escribir", "Ahora no", "Menú"]
+
+    stack.wa({**wa_form("SM602", sender, "Sí, puedo escribir"), "ButtonPayload": actions[0]["id"]})
+    stack.drain()
+    menu = stack.twilio.received[-1]
+    assert "content" not in menu and "1. 🆘" in menu["Body"]  # eleven options: text
+
+    stack.twilio.content_failures.append(500)  # Twilio cannot make the content now
+    stack.wa(wa_form("SM603", sender, "no quiero denunciar"))
+    stack.drain()
+    assert "content" not in stack.twilio.received[-1]  # the numbered text went instead
+    assert "1. " in stack.twilio.received[-1]["Body"]
+
+
+def test_sms_menus_stay_numbered_text(stack: Stack) -> None:
+    stack.wa({**wa_form("SM610", "+51977000061", "hola"), "To": TW_SMS})
+    stack.drain()
+    [sent] = stack.twilio.received
+    assert "content" not in sent and "1. Español" in sent["Body"]

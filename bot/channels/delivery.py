@@ -8,6 +8,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+# An outbox message of this kind asks the channel to delete the chat's messages whose
+# platform numbers are in its "refs" (a quick exit on Telegram). A channel that cannot
+# delete messages (WhatsApp) never receives one: only channels with refs produce it.
+CLEAR = "clear"
+
 
 class TransientError(RuntimeError):
     """Worth retrying (429, 5xx, timeouts). `retry_after` when the platform says."""

@@ -65,6 +65,7 @@ class SmsSender(WhatsAppSender):
 
     name = NAME
     prefix = ""
+    rich = False
 
     def send(self, address: str, message: dict[str, Any]) -> None:
         for part in split(plain(render(message))):

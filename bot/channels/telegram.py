@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import (
@@ -25,7 +25,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.delivery import PermanentError, RateLimiter, TransientError
+from bot.channels.delivery import CLEAR, PermanentError, RateLimiter, TransientError
 from bot.config import TELEGRAM_CHANNEL_NAME as CHANNEL_NAME
 from bot.config import TELEGRAM_CHAT_ID as CHAT_ID
 from bot.engine.types import Inbound
@@ -43,6 +43,7 @@ def chat_id(address: str) -> int | str:
 
 NAME = "telegram"
 MAX_CALLBACK_BYTES = 64
+MAX_DELETE = 100  # message ids per deleteMessages call
 # A message's content field -> the media kind the engine answers to (a document is
 # not "audio"). Anything else a message can carry (dice, polls, games) is "other".
 MEDIA_KINDS = {
@@ -117,8 +118,17 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _ref(message: dict[str, Any]) -> int | None:
+    ref = message.get("message_id")
+    return ref if isinstance(ref, int) and not isinstance(ref, bool) and ref > 0 else None
+
+
 def _message(message: dict[str, Any], lang: str | None) -> Inbound:
     """Text, caption, location or media: the fields the bot uses, nothing else."""
+    return replace(_content(message, lang), ref=_ref(message))
+
+
+def _content(message: dict[str, Any], lang: str | None) -> Inbound:
     place = _obj(message.get("location")) or _obj(_obj(message.get("venue")).get("location"))
     lat, lon = _number(place.get("latitude")), _number(place.get("longitude"))
     if lat is not None and lon is not None:
@@ -171,7 +181,8 @@ def parse(data: dict[str, Any]) -> Parsed | None:
                 return Parsed("", None, dedup, query_id)
         if kind != "private":
             return Parsed(address, None, dedup, query_id, leave=kind in GROUPS)
-        return recorded(address, Inbound(payload=payload, lang_hint=_lang(query)), query_id)
+        inbound = Inbound(payload=payload, lang_hint=_lang(query), ref=_ref(message))
+        return recorded(address, inbound, query_id)
     member = _obj(data.get("my_chat_member")) or _obj(data.get("chat_member"))
     if member:
         address, kind = _chat(member)
@@ -232,6 +243,9 @@ class TelegramSender:
 
     def send(self, address: str, message: dict[str, Any]) -> None:
         try:
+            if message.get("kind") == CLEAR:
+                self._clear(chat_id(address), list(message.get("refs") or []))
+                return
             self._run(
                 self.bot.send_message(
                     chat_id=chat_id(address), text=numbered(message), reply_markup=keyboard(message)
@@ -245,6 +259,14 @@ class TelegramSender:
             raise PermanentError(f"telegram: {exc.__class__.__name__}") from exc
         except (NetworkError, TelegramError) as exc:  # timeouts and 5xx
             raise TransientError(f"telegram: {exc.__class__.__name__}") from exc
+
+    def _clear(self, chat: int | str, refs: list[int]) -> None:
+        """Delete these messages, both ways, in a private chat (Bot API `deleteMessages`:
+        up to 100 at a time; those older than 48 hours or already gone are skipped)."""
+        for start in range(0, len(refs), MAX_DELETE):
+            self._run(
+                self.bot.delete_messages(chat_id=chat, message_ids=refs[start : start + MAX_DELETE])
+            )
 
     def close(self) -> None:
         self._loop.close()

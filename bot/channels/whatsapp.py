@@ -2,12 +2,19 @@
 
 Inbound requests are checked with the real `twilio` RequestValidator against
 PUBLIC_BASE_URL + path. Replies go through the real Twilio REST client, pointed at
-TWILIO_API_BASE_URL in tests. WhatsApp has no inline buttons here: options become
-numbered text, which the engine understands on every channel.
+TWILIO_API_BASE_URL in tests. A menu of up to three options goes as quick-reply
+buttons and one of up to ten as a list (Content API); anything else, or when the
+content cannot be made, as numbered text. Whichever way the person answers (a tap, a
+label, a number) the engine reads the same payload.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +23,14 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentList
 
-from bot.channels.delivery import PermanentError, RateLimiter, TransientError
+from bot.channels.delivery import CLEAR, PermanentError, RateLimiter, TransientError
 from bot.engine.types import Inbound
 
+log = logging.getLogger(__name__)
 NAME = "whatsapp"
+MAX_CONTENTS = 512  # menus remembered per process
 SMS = "sms"  # the same Twilio account and webhook; a third channel only with TWILIO_SMS_NUMBER
 WINDOW = 24 * 3600.0  # WhatsApp's customer-service window after the person's last message
 
@@ -81,8 +91,9 @@ def parse(form: Mapping[str, str]) -> Parsed | None:
             return Parsed(sender, Inbound.location(float(lat), float(lon)), dedup, channel)
         except ValueError as exc:
             raise BadRequest("Latitude/Longitude are not numbers") from exc
-    if form.get("ButtonPayload"):
-        return Parsed(sender, Inbound(payload=form["ButtonPayload"]), dedup, channel)
+    chosen = form.get("ButtonPayload") or form.get("ListId")  # a quick reply, a list item
+    if chosen:
+        return Parsed(sender, Inbound(payload=chosen), dedup, channel)
     try:
         media = int(form.get("NumMedia") or 0)
     except ValueError:
@@ -92,6 +103,35 @@ def parse(form: Mapping[str, str]) -> Parsed | None:
     if kind and not body.strip():
         return Parsed(sender, Inbound.media(kind), dedup, channel)
     return Parsed(sender, Inbound(text=body, media_type=kind), dedup, channel)
+
+
+# Interactive menus (Twilio Content API, inside the 24-hour window only): up to three
+# options as quick-reply buttons, up to ten as a list; longer labels or menus, a
+# location request, or any failure to build the content fall back to numbered text.
+QUICK_REPLY = ("twilio/quick-reply", 3, 20)  # type, options, characters per label
+LIST_PICKER = ("twilio/list-picker", 10, 24)
+LIST_BUTTON = "☰"  # the list's opening button: a sign, since the sender knows no language
+
+
+def content_types(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The Content API types for a menu, or None when it goes as numbered text. The
+    option's id is the engine's payload: it comes back as ButtonPayload or ListId, and
+    the person may still type a label or a number."""
+    buttons = message.get("buttons") or []
+    if not buttons or message.get("request_location") or message.get("content_sid"):
+        return None
+    body = message["text"]
+    fallback = {"twilio/text": {"body": render(message)}}
+    for kind, most, chars in (QUICK_REPLY, LIST_PICKER):
+        if len(buttons) <= most and all(len(label) <= chars for label, _ in buttons):
+            if kind == QUICK_REPLY[0]:
+                actions = [{"title": label, "id": payload} for label, payload in buttons]
+                return {kind: {"body": body, "actions": actions}, **fallback}
+            items = [
+                {"item": label, "id": payload, "description": ""} for label, payload in buttons
+            ]
+            return {kind: {"body": body, "button": LIST_BUTTON, "items": items}, **fallback}
+    return None
 
 
 def render(message: dict[str, Any]) -> str:
@@ -108,6 +148,7 @@ def render(message: dict[str, Any]) -> str:
 class WhatsAppSender:
     name = NAME
     prefix = "whatsapp:"
+    rich = True  # interactive menus; SMS has none
 
     def __init__(
         self,
@@ -119,6 +160,9 @@ class WhatsAppSender:
     ) -> None:
         self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=10))
         self.client.api.base_url = api_base_url.rstrip("/")
+        self.client.content.base_url = api_base_url.rstrip("/")
+        self._contents: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
         bare = from_number.removeprefix("whatsapp:")
         self.from_ = f"{self.prefix}{bare}"
         self.limiter = limiter or RateLimiter(per_second=10, per_recipient_per_second=1)
@@ -126,10 +170,40 @@ class WhatsAppSender:
     def send(self, address: str, message: dict[str, Any]) -> None:
         """A message with `content_sid` goes as that approved template (outside the
         24-hour window); anything else as free text with numbered options."""
+        if message.get("kind") == CLEAR:
+            return  # WhatsApp cannot delete a person's messages; the bot says so
         if message.get("content_sid"):
             self._create(address, content_sid=message["content_sid"])
+            return
+        types = content_types(message) if self.rich else None
+        sid = self._content(types) if types else None
+        if sid:
+            self._create(address, content_sid=sid)
         else:
             self._create(address, body=render(message))
+
+    def _content(self, types: dict[str, Any]) -> str | None:
+        """The Content resource for these menu types, created once per process (the
+        same menu has the same content); None if Twilio cannot make it now."""
+        key = hashlib.sha256(json.dumps(types, sort_keys=True).encode()).hexdigest()
+        with self._lock:
+            if key in self._contents:
+                self._contents.move_to_end(key)
+                return self._contents[key]
+        request = ContentList.ContentCreateRequest(
+            {"friendly_name": f"menu_{key[:16]}", "language": "es", "types": types}
+        )
+        try:
+            sid = self.client.content.v1.contents.create(request).sid
+        except Exception as exc:  # any failure: the numbered text still goes
+            log.warning("twilio: interactive menu unavailable (%s); numbered text sent",
+                        exc.__class__.__name__)  # fmt: skip
+            return None
+        with self._lock:
+            self._contents[key] = sid
+            while len(self._contents) > MAX_CONTENTS:
+                self._contents.popitem(last=False)
+        return sid
 
     def _create(self, address: str, **content: str) -> None:
         try:

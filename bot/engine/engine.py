@@ -169,7 +169,7 @@ class Engine:
             # Nothing of the conversation stays in the session, and nobody writes until
             # the person does: someone may be looking at the phone.
             reply.session = Session(data={STOPPED: True})
-            reply.events.append(Event(STOP_EVENT))
+            reply.events.append(Event(STOP_EVENT, {"exit": True}))
         return Result(reply.session, reply.messages, reply.events)
 
     def emergency(self, lang: str | None = None) -> list[Outbound]:

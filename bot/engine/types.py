@@ -30,7 +30,9 @@ class Inbound:
 
     `payload` is set when the person pressed a button (Telegram callback data, a
     WhatsApp quick reply). `lang_hint` carries a platform language (Telegram's
-    `language_code`) used only to preselect the language on first contact.
+    `language_code`) used only to preselect the language on first contact. `ref` is
+    the platform's number for this message in its chat (Telegram `message_id`), kept
+    only so that the chat can be cleared on a quick exit; the engine never reads it.
     """
 
     kind: InboundKind = "text"
@@ -40,6 +42,7 @@ class Inbound:
     longitude: float | None = None
     media_type: str | None = None
     lang_hint: str | None = None
+    ref: int | None = None
 
     @classmethod
     def location(cls, latitude: float, longitude: float) -> Inbound:

@@ -102,16 +102,34 @@ class _TelegramHandler(_Base):
 class _TwilioHandler(_Base):
     def do_POST(self) -> None:
         params = self._body()
+        if self.path.startswith("/v1/Content"):  # content.twilio.com: interactive menus
+            self._content(params)
+            return
         failure = self.server.next_failure()
         if failure:
             self._send(failure, {"code": 20429 if failure == 429 else 20500, "message": "injected",
                                  "status": failure})  # fmt: skip
             return
         with self.server.lock:
+            content = self.server.contents.get(params.get("ContentSid", ""))  # type: ignore[attr-defined]
+            if content is not None:  # what a reader sees: the text version, and the menu
+                params = {**params, "Body": content["types"]["twilio/text"]["body"],
+                          "content": content["types"]}  # fmt: skip
             self.server.received.append({"path": self.path, **params})
             sid = f"SM{len(self.server.received):032d}"
         self._send(201, {"sid": sid, "status": "queued", "to": params.get("To"),
                          "from": params.get("From"), "body": params.get("Body")})  # fmt: skip
+
+    def _content(self, params: dict[str, Any]) -> None:
+        with self.server.lock:
+            if self.server.content_failures:  # type: ignore[attr-defined]
+                status = self.server.content_failures.pop(0)  # type: ignore[attr-defined]
+                self._send(status, {"code": 20500, "message": "injected", "status": status})
+                return
+            sid = f"HX{len(self.server.contents) + 1:032d}"  # type: ignore[attr-defined]
+            self.server.contents[sid] = params  # type: ignore[attr-defined]
+        self._send(201, {"sid": sid, "friendly_name": params.get("friendly_name"),
+                         "language": params.get("language"), "types": params.get("types")})  # fmt: skip
 
 
 def fake_telegram() -> FakeServer:
@@ -121,7 +139,10 @@ def fake_telegram() -> FakeServer:
 
 
 def fake_twilio() -> FakeServer:
-    return FakeServer(_TwilioHandler)
+    server = FakeServer(_TwilioHandler)
+    server.contents = {}  # type: ignore[attr-defined]
+    server.content_failures = []  # type: ignore[attr-defined]
+    return server
 
 
 def messages(server: FakeServer, method: str = "sendMessage") -> list[dict[str, Any]]:
