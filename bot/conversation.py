@@ -8,7 +8,9 @@ If the store cannot be reached, the person still gets the emergency numbers.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 UrgentHook = Callable[[Case], None]
 EventHook = Callable[[list[Event]], None]
+MediaFetch = Callable[[str, str, "str | None"], "tuple[str, bytes] | None"]  # channel, ref, type
 # Session data: the person's message numbers in the chat, to clear it on a quick exit.
 REFS = "_refs"
 CLEARABLE = 48 * 3600.0  # Telegram deletes messages younger than 48 hours
@@ -64,8 +67,12 @@ class ConversationService:
         clock: Callable[[], float] = time.time,
         on_urgent: Iterable[UrgentHook] = (),
         on_events: Iterable[EventHook] = (),
+        fetch_media: MediaFetch | None = None,
     ) -> None:
         self.engine = engine
+        # A voice note's or photo's bytes from the platform (bot.channels.media), called
+        # only for a case's consented messages; None: files are noted, not fetched.
+        self.fetch_media = fetch_media
         self.store = store
         self.crypto = crypto
         self.clock = clock
@@ -193,7 +200,8 @@ class ConversationService:
     ) -> tuple[Commit, list[Case]]:
         stored = result.session.to_dict()
         stored["data"].pop("case", None)  # derived from the store on every turn
-        turn = _Turn(user, channel, result.session, Commit(user, session=stored), now, case)
+        turn = _Turn(user, channel, result.session, Commit(user, session=stored), now, case,
+                     fetch_media=self.fetch_media)  # fmt: skip
         for event in result.events:
             handler = EVENT_HANDLERS.get(event.name)
             if handler is not None:
@@ -215,6 +223,7 @@ class _Turn:
     case: Case | None
     alerts: list[Case] = field(default_factory=list)
     changed: bool = False  # the case must be written back
+    fetch_media: MediaFetch | None = None
 
     def audit(self, action: str, detail: str = "") -> None:
         case_id = self.case.id if self.case else None
@@ -296,6 +305,30 @@ def _on_case_message(turn: _Turn, data: dict) -> None:
         turn.changed = True
 
 
+def _on_case_media(turn: _Turn, data: dict) -> None:
+    """A voice note or photo for the caseworker: fetched now, stored encrypted with the
+    case (and gone with it); if it cannot be fetched, the case says so."""
+    case = turn.case
+    if case is None or case.consent_scope != IN_SERVICE:  # never trust the caller
+        return
+    kind = "audio" if data.get("type") == "audio" else "photo"
+    got = (
+        turn.fetch_media(turn.channel, str(data.get("ref") or ""), data.get("mime"))
+        if (turn.fetch_media)
+        else None
+    )
+    if got is None:
+        text = "(La persona envió un audio o una foto que no se pudo descargar.)"
+        message = CaseMessage(case.id, turn.now, "in", text)
+    else:
+        mime, raw = got
+        body = json.dumps({"mime": mime, "data": base64.b64encode(raw).decode()})
+        message = CaseMessage(case.id, turn.now, "in", body, kind=kind)
+    turn.change.case_messages.append(message)
+    case.updated_at = turn.now
+    turn.changed = True
+
+
 def _on_consent(turn: _Turn, data: dict) -> None:
     detail = ""
     if data.get("level"):
@@ -339,6 +372,7 @@ EVENT_HANDLERS: dict[str, Callable[[_Turn, dict], None]] = {
     ev.CASE_OPEN: _on_case_open,
     ev.CASE_ASSESSED: _on_case_assessed,
     ev.CASE_MESSAGE: _on_case_message,
+    ev.CASE_MEDIA: _on_case_media,
     ev.CONSENT: _on_consent,
     ev.CHOICE: _on_choice,
     ev.SESSION_STOP: _on_stop,

@@ -20,6 +20,7 @@ from bot.bootstrap import build_engine
 from bot.cases.handlers import lead_for_words
 from bot.channels import sms, telegram, whatsapp
 from bot.channels.delivery import ChannelSender, RateLimiter
+from bot.channels.media import MediaFetcher
 from bot.config import Config
 from bot.conversation import ANSWERED_INLINE, ConversationService, inline_digest
 from bot.directory.model import Directory, load_directory
@@ -94,7 +95,18 @@ class Runtime:
         hooks = [*self.on_urgent]
         if self.config.operator_alert_telegram_chat and self.config.telegram_bot_token:
             hooks.append(self.alert_on_call)
-        return ConversationService(self.engine, self.store, self.crypto, on_urgent=hooks)
+        return ConversationService(
+            self.engine, self.store, self.crypto, on_urgent=hooks, fetch_media=self.media.fetch
+        )
+
+    @cached_property
+    def media(self) -> MediaFetcher:
+        c = self.config
+        twilio = (c.twilio_account_sid, c.twilio_auth_token) if c.twilio_auth_token else None
+        bot = None
+        if c.telegram_bot_token:  # its own Bot: its event loop is the worker's, not the sender's
+            bot = telegram.make_bot(c.telegram_bot_token, c.telegram_api_base_url)
+        return MediaFetcher(bot, twilio, c.twilio_api_base_url)  # type: ignore[arg-type]
 
     def warm(self) -> None:
         """Build the engine and the risk lexicon before the first webhook: otherwise the

@@ -7,6 +7,7 @@ the real app, worker and sender, with the platforms faked by local servers.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import time
@@ -235,3 +236,70 @@ def test_sms_menus_stay_numbered_text(stack: Stack) -> None:
     stack.drain()
     [sent] = stack.twilio.received
     assert "content" not in sent and "1. Español" in sent["Body"]
+
+
+WAV = (b"RIFF" + (36 + 800).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+       + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+       + (8000).to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+       + b"data" + (800).to_bytes(4, "little") + bytes([128]) * 800)  # fmt: skip
+
+
+def _consented(stack: Stack, chat: int, first: int) -> None:
+    for i, text in enumerate(["hola", "1", "me quitaron el pasaporte y no me dejan salir", "sí"]):
+        stack.tg(text_update(first + i, chat, text))
+    stack.drain()
+
+
+def test_a_voice_note_reaches_the_caseworker_only_within_consent(stack: Stack) -> None:
+    stack.telegram.files["VOICE1"] = WAV
+    voice = text_update(0, 0, "")
+    del voice["message"]["text"]
+
+    def send_voice(update_id: int, chat: int) -> None:
+        voice["update_id"] = voice["message"]["message_id"] = update_id
+        voice["message"]["chat"] = {"id": chat, "type": "private"}
+        voice["message"]["voice"] = {"file_id": "VOICE1", "file_unique_id": "v", "duration": 1,
+                                     "mime_type": "audio/wav"}  # fmt: skip
+        assert stack.tg(voice).status_code == 200
+        stack.drain()
+
+    send_voice(700, 5700)  # no case, no consent: nothing fetched, a reply that says so
+    assert not [r for r in stack.telegram.received if r["method"] == "getFile"]
+    assert "no puedo escuchar audios" in messages(stack.telegram)[-2]["text"]
+
+    _consented(stack, 5701, 710)
+    send_voice(720, 5701)
+    assert "Recibimos tu archivo" in messages(stack.telegram)[-1]["text"]
+    user = stack.runtime.service.user_for("telegram", "5701", create=False)
+    case = stack.runtime.store.open_case_of(user, time.time())
+    [note] = [
+        m for m in stack.runtime.store.case_messages(case.id, time.time()) if m.kind == "audio"
+    ]
+    stored = json.loads(note.text)
+    assert stored["mime"] == "audio/wav" and base64.b64decode(stored["data"]) == WAV
+
+
+def test_a_whatsapp_voice_note_is_fetched_with_the_account_credentials(stack: Stack) -> None:
+    from channel_stack import TW_SID, TW_TOKEN
+
+    path = f"/2010-04-01/Accounts/{TW_SID}/Messages/MM1/Media/ME1"
+    stack.twilio.media[path], stack.twilio.auth = WAV, f"{TW_SID}:{TW_TOKEN}"
+    sender = "whatsapp:+51977000070"
+    for i, text in enumerate(
+        ["hola", "1", "1", "me quitaron el pasaporte y no me dejan salir", "sí"]
+    ):
+        stack.wa(wa_form(f"SM70{i}", sender, text))
+    stack.drain()
+    media = {**wa_form("SM709", sender, ""), "NumMedia": "1", "MediaContentType0": "audio/ogg",
+             "MediaUrl0": stack.twilio.url + path}  # fmt: skip
+    stack.wa(media)
+    stack.drain()
+    user = stack.runtime.service.user_for("whatsapp", sender, create=False)
+    case = stack.runtime.store.open_case_of(user, time.time())
+    kinds = [m.kind for m in stack.runtime.store.case_messages(case.id, time.time())]
+    assert "audio" in kinds, kinds
+    elsewhere = {**media, "MessageSid": "SM710", "MediaUrl0": "https://example.org" + path}
+    stack.wa(elsewhere)  # a URL not on Twilio's own host is never fetched
+    stack.drain()
+    texts = [m.text for m in stack.runtime.store.case_messages(case.id, time.time())]
+    assert any("no se pudo descargar" in t for t in texts)

@@ -79,7 +79,7 @@ def test_no_console_page_answers_without_login(app, client) -> None:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or rule.endpoint == "console.login":
             continue
-        url = rule.rule.replace("<case_id>", case.id)
+        url = rule.rule.replace("<case_id>", case.id).replace("<int:index>", "0")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(url, method=method)
             assert response.status_code in (302, 400, 401), (method, url, response.status_code)
@@ -252,3 +252,31 @@ def test_operators_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     short = subprocess.run([sys.executable, "-m", "bot", "operators", "add", "x"], input="short\n",
                            capture_output=True, text=True, cwd=paths.ROOT, env=env, timeout=60)  # fmt: skip
     assert short.returncode == 2 and "at least 12" in short.stderr
+
+
+def test_case_media_is_served_only_as_audio_or_image_and_audited(app, client) -> None:
+    import base64
+    import json
+    import time
+
+    from bot.store.records import CaseMessage, Commit
+
+    case = make_case(app)
+    store = app.extensions["bot"].store
+    note = json.dumps({"mime": "audio/ogg", "data": base64.b64encode(b"OggS-voice").decode()})
+    html = json.dumps({"mime": "text/html", "data": base64.b64encode(b"<script>").decode()})
+    store.commit(Commit("t", case_messages=[CaseMessage(case.id, time.time(), "in", note, "audio"),
+                                            CaseMessage(case.id, time.time() + 1, "in", html, "photo")]),
+                 time.time())  # fmt: skip
+    kinds = [m.kind for m in store.case_messages(case.id, time.time())]
+    voice, fake = kinds.index("audio"), kinds.index("photo")
+    login(client)
+    first = client.get(f"/console/cases/{case.id}/media/{voice}")
+    assert first.status_code == 200 and first.data == b"OggS-voice"
+    assert first.mimetype == "audio/ogg" and first.headers["Cache-Control"] == "no-store"
+    assert client.get(f"/console/cases/{case.id}/media/{fake}").status_code == 404  # not media
+    assert client.get(f"/console/cases/{case.id}/media/{len(kinds)}").status_code == 404
+    if voice:
+        assert client.get(f"/console/cases/{case.id}/media/0").status_code == 404  # a text
+    actions = [e.action for e in store.audit_log(time.time())]
+    assert actions.count("case.media") == 1

@@ -27,6 +27,7 @@ from bot.web import create_app
 
 from channel_stack import TG_SECRET, TG_TOKEN, text_update
 from fakes.servers import fake_telegram, messages
+from test_channels_private import WAV
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = paths.ROOT / "test-artifacts"
@@ -122,6 +123,24 @@ def test_console_end_to_end(site: dict) -> None:
 
     person_says(base, 4, "sí, estoy en casa de una amiga")
     page.wait_for_selector("text=estoy en casa de una amiga", timeout=15_000)  # live, no reload
+
+    # A voice note arrives live, and plays in the page (the browser decodes it).
+    telegram.files["VOICE1"] = WAV
+    voice = text_update(40, 7777, "")
+    del voice["message"]["text"]
+    voice["message"]["voice"] = {"file_id": "VOICE1", "file_unique_id": "v", "duration": 1,
+                                 "mime_type": "audio/wav"}  # fmt: skip
+    httpx.post(f"{base}/webhooks/telegram", json=voice,
+               headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})  # fmt: skip
+    page.wait_for_selector("#messages audio", timeout=15_000)
+    duration = page.evaluate("""() => new Promise((done, fail) => {
+        const audio = document.querySelector('#messages audio');
+        const ready = () => done(audio.duration);
+        if (audio.readyState >= 1) ready(); else audio.addEventListener('loadedmetadata', ready);
+        audio.addEventListener('error', () => fail('audio error'));
+        audio.load();
+    })""")
+    assert 0.05 < duration < 1.0  # 800 samples at 8 kHz: the real file, decoded
 
     page.fill("#note", "Prefiere que le escribamos por la tarde.")
     page.click("#add-note")

@@ -350,10 +350,29 @@ def test_a_held_request_is_dropped_once_the_person_goes_elsewhere(chat) -> None:
 
 
 NOT_SAFE_NOW = {
-    "es": ["el patron esta al lado mio", "no puedo hablar esta aqui al lado", "mas tarde"],
-    "en": ["not now he is next to me", "later", "someone is watching", "wait"],
-    "pt": ["ele ta do meu lado", "agora nao", "depois"],
-    "fr": ["pas maintenant il est a cote de moi", "attends", "plus tard"],
+    "es": [
+        "el patron esta al lado mio",
+        "no puedo hablar esta aqui al lado",
+        "mas tarde",
+        "mi jefe esta aqui",
+        "no puedo",
+    ],
+    "en": [
+        "not now he is next to me",
+        "later",
+        "someone is watching",
+        "wait",
+        "not safe",
+        "my boss is here",
+    ],
+    "pt": ["ele ta do meu lado", "agora nao", "depois", "tem alguem olhando"],
+    "fr": [
+        "pas maintenant il est a cote de moi",
+        "attends",
+        "plus tard",
+        "quelqu'un me regarde",
+        "mon mari est a cote",
+    ],
 }
 
 
@@ -370,3 +389,24 @@ def test_a_question_with_have_to_go_is_not_the_discreet_exit(chat) -> None:
     conversation = chat("en")
     conversation.say("do i have to go to the police after?")
     assert conversation.session.node != "not_now"
+
+
+def test_after_the_discreet_exit_the_next_words_ask_again_neutrally(chat, lang: str) -> None:
+    """ "He left, I'm alone now" or a greeting after "not now": the safety check again,
+    never the menu with its topic words."""
+    for later in ("ok he left, what do i do", "hola", "c bon il est parti"):
+        conversation = chat(lang, welcomed=False)
+        conversation.say("hola")
+        conversation.say(NOT_SAFE_NOW[lang][0])
+        replies = conversation.say(later)
+        assert conversation.session.node == "safety_check", (later, replies)
+
+
+def test_everyday_words_for_more_results_and_for_closing(chat) -> None:
+    conversation = chat("es")
+    conversation.say("estoy en lima")
+    before = conversation.session.data["services"]["seen"]
+    conversation.say("hay mas?")
+    assert len(conversation.session.data["services"]["seen"]) > len(before)
+    conversation.say("cerrar")
+    assert conversation.session.data == {"stopped": True}

@@ -11,6 +11,7 @@ from bot.engine.actions import CHOICE_EVENT, DELETE_EVENT, RESUME_EVENT, STOP_EV
 CASE_OPEN = "case.open"
 CASE_ASSESSED = "case.assessed"  # {level, indicators, triggers}: the cumulative assessment
 CASE_MESSAGE = "case.message"  # {text}: only while in-service consent holds
+CASE_MEDIA = "case.media"  # {ref, mime, type}: a voice note or photo, same scope
 CONSENT = "consent"  # {scope, granted, how}
 URGENT_ALERT = "alert.urgent"  # {case}: content-free alert to on-call caseworkers
 CHOICE = CHOICE_EVENT  # {choice}: a flow choice, e.g. no_complaint, not_safe_to_write

@@ -70,6 +70,9 @@ CONSENT_YES_NODE = "risk.consent.yes"
 CONSENT_NO_NODE = "risk.consent.no"
 NORMAL_NODE = "risk.normal"
 RELAYED_NODE = "risk.relayed"
+RELAYED_MEDIA_NODE = "risk.relayed.media"
+ABOUT_NODE = "about"  # who reads, and that nobody does without the person's word
+RELAYED_MEDIA = ("audio", "photo")  # what a caseworker can hear or see in the console
 RELAYED_SELF_HARM_NODE = "risk.relayed.self_harm"
 RELAYED_MEDICAL_NODE = "risk.relayed.medical"
 CHILDREN_NODE = "children"
@@ -92,6 +95,7 @@ ENTRY_NODES = (
     RELAYED_NODE,
     RELAYED_SELF_HARM_NODE,
     RELAYED_MEDICAL_NODE,
+    RELAYED_MEDIA_NODE,
     REFERRAL_CONSENT_NODE,
 )
 
@@ -294,9 +298,25 @@ def _escalate_urgent(
     return ActionResult(lead=urgent_lead(risk, new), events=events)
 
 
+def _media_event(ctx: Context) -> Event | None:
+    """The event that brings a voice note or photo to the caseworker, if there is one."""
+    inbound = ctx.inbound
+    if not inbound.media_ref or inbound.media_type not in RELAYED_MEDIA:
+        return None
+    data = {"ref": inbound.media_ref, "mime": inbound.media_mime, "type": inbound.media_type}
+    return Event(ev.CASE_MEDIA, data)
+
+
 def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) -> Interceptor:
     def intercept(ctx: Context, text: str) -> ActionResult | None:
         risk = RiskState(ctx.session)
+        media = _media_event(ctx) if risk.relayed else None
+        if ctx.inbound.kind == "media":
+            # A voice note or photo reaches the caseworker only within in-service
+            # consent; the worker fetches it. Otherwise the engine says it cannot use it.
+            return ActionResult(outcome=RELAYED_MEDIA_NODE, events=[media]) if media else None
+        if not risk.relayed and not risk.pending and asks_not_to_read(text):
+            return ActionResult(outcome=ABOUT_NODE)  # nobody reads unless they ask: say so
         risk.data.pop(OPENED_NOW, None)
         events: list[Event] = []
         node = ctx.session.node or ""
@@ -323,6 +343,8 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
         if risk.relayed:
             # Free text the bot does not understand is for the caseworker: say it arrived.
             events.append(Event(ev.CASE_MESSAGE, {"text": text}))
+            if media:  # a captioned photo: the photo too
+                events.append(media)
         assessment = assess(text, ctx.session.lang)
         if about_other(text):
             risk.mark_helper()

@@ -133,13 +133,30 @@ def _content(message: dict[str, Any], lang: str | None) -> Inbound:
     lat, lon = _number(place.get("latitude")), _number(place.get("longitude"))
     if lat is not None and lon is not None:
         return Inbound(kind="location", latitude=lat, longitude=lon, lang_hint=lang)
-    media = next((kind for key, kind in MEDIA_KINDS.items() if message.get(key)), None)
+    field = next((key for key in MEDIA_KINDS if message.get(key)), None)
+    media = MEDIA_KINDS[field] if field else None
+    ref, mime = _file(message.get(field)) if field else (None, None)
     text = message.get("text")
     if not isinstance(text, str):
         text = message.get("caption")  # a captioned photo: its words are a message
     if isinstance(text, str) and text.strip():
-        return Inbound(text=text, media_type=media, lang_hint=lang)
-    return Inbound(kind="media", media_type=media or "other", lang_hint=lang)
+        return Inbound(text=text, media_type=media, lang_hint=lang, media_ref=ref, media_mime=mime)
+    return Inbound(kind="media", media_type=media or "other", lang_hint=lang,
+                   media_ref=ref, media_mime=mime)  # fmt: skip
+
+
+def _file(value: Any) -> tuple[str | None, str | None]:
+    """A media field's file_id and type; a photo is the largest of its sizes."""
+    if isinstance(value, list):
+        value = value[-1] if value else None
+        mime = "image/jpeg"
+    else:
+        mime = None
+    item = _obj(value)
+    file_id = item.get("file_id")
+    given = item.get("mime_type")
+    mime = given if isinstance(given, str) and "/" in given else mime
+    return (file_id if isinstance(file_id, str) and file_id else None), mime
 
 
 def parse(data: dict[str, Any]) -> Parsed | None:

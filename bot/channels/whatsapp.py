@@ -100,9 +100,13 @@ def parse(form: Mapping[str, str]) -> Parsed | None:
         media = 0
     kind = media_kind(form.get("MediaContentType0") or "") if media else None
     body = form.get("Body") or ""
+    url = (form.get("MediaUrl0") or None) if kind else None
+    mime = (form.get("MediaContentType0") or None) if kind else None
     if kind and not body.strip():
-        return Parsed(sender, Inbound.media(kind), dedup, channel)
-    return Parsed(sender, Inbound(text=body, media_type=kind), dedup, channel)
+        inbound = Inbound(kind="media", media_type=kind, media_ref=url, media_mime=mime)
+        return Parsed(sender, inbound, dedup, channel)
+    inbound = Inbound(text=body, media_type=kind, media_ref=url, media_mime=mime)
+    return Parsed(sender, inbound, dedup, channel)
 
 
 # Interactive menus (Twilio Content API, inside the 24-hour window only): up to three

@@ -7,12 +7,15 @@ to the audit log, which only supervisors can read.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -43,6 +46,7 @@ REFERRAL_DEADLINE_ES = {
     "high": "ficha en 3 días",
     "normal": "ficha en 1 semana",
 }
+MEDIA_KINDS = ("audio", "photo")  # case messages that are files, served by case_media
 OPERATOR_MARK = N_("Mensaje de una persona de nuestro equipo:")
 # Canned replies are flow nodes: already sourced, translated, numbers from the table.
 CANNED = (
@@ -248,11 +252,35 @@ def case_view(case_id: str) -> Any:
 def case_messages_json(case_id: str) -> Any:
     case = get_case_or_404(case_id)
     items = rt().store.case_messages(case.id, now())
-    return jsonify(
-        messages=[
-            {"at": m.at, "direction": m.direction, "text": m.text, "kind": m.kind} for m in items
-        ]
-    )
+    return jsonify(messages=[_message_json(case, i, m) for i, m in enumerate(items)])
+
+
+def _message_json(case: Case, index: int, m: Any) -> dict[str, Any]:
+    if m.kind in MEDIA_KINDS:  # the file itself only through its audited URL
+        url = url_for("console.case_media", case_id=case.id, index=index)
+        return {"at": m.at, "direction": m.direction, "text": "", "kind": m.kind, "media_url": url}
+    return {"at": m.at, "direction": m.direction, "text": m.text, "kind": m.kind}
+
+
+@bp.get("/cases/<case_id>/media/<int:index>")
+@login_required
+def case_media(case_id: str, index: int) -> Any:
+    """A voice note or photo the person sent within in-service consent: decrypted for
+    this response only, never cached, every view audited."""
+    case = get_case_or_404(case_id)
+    items = rt().store.case_messages(case.id, now())
+    if not 0 <= index < len(items) or items[index].kind not in MEDIA_KINDS:
+        abort(404)
+    stored = json.loads(items[index].text)
+    mime = str(stored.get("mime") or "")
+    if not mime.lower().startswith(("audio/", "image/")):
+        abort(404)
+    record(audit("case.media", case.id))
+    response = Response(base64.b64decode(stored["data"]), mimetype=mime)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 def _owned(case: Case) -> None:

@@ -79,6 +79,9 @@ class AnswerPhrases:
     def _joined(self, toks: tuple[str, ...]) -> Answer | None:
         """The answer when the words are one phrase, or several that agree ("ok, sí",
         "tá bom, pode sim"); None when they disagree or something else is said."""
+        whole = self.phrases.get(toks)
+        if whole is not None:  # "no puedo" is one phrase, not "no" and "puedo"
+            return whole
         # best[i]: the answers of the ways to read toks[:i] as whole phrases
         best: list[set[Answer]] = [set() for _ in range(len(toks) + 1)]
         start: list[bool] = [True] + [False] * len(toks)

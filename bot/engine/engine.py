@@ -53,6 +53,7 @@ from bot.engine.flows import (
     MEDIA,
     MENU,
     NO_MORE,
+    NOT_NOW,
     QUICK_EXIT,
     SAFETY_CHECK,
     STOP,
@@ -200,6 +201,10 @@ class Engine:
             reply.events.append(Event(RESUME_EVENT))  # they wrote again: stop is over
 
         if inbound.kind == "media":
+            found = self._intercept(reply, inbound, "")  # a case may take it for the caseworker
+            if found.outcome:
+                self._show(reply, inbound, found.outcome, push=False)
+                return
             # A reply suited to what was sent (a document is not a voice note).
             suited = f"{MEDIA}.{inbound.media_type}"
             self._show(reply, inbound, suited if suited in self.flows.nodes else MEDIA, push=False)
@@ -451,6 +456,8 @@ class Engine:
         elif command == "menu":
             s.stack.clear()
             self._show(reply, inbound, MENU if s.welcomed else WELCOME, push=False)
+        elif command == "start" and s.node == NOT_NOW:
+            self._show(reply, inbound, SAFETY_CHECK, push=False)  # is it safe now? first
         elif command == "start":
             self._show(reply, inbound, MENU if s.welcomed else WELCOME, push=False)
         elif command == "back":

@@ -26,6 +26,7 @@ MENU = "menu"
 LANGUAGE = "language"
 EMERGENCY = "emergency"
 WELCOME = "welcome"
+NOT_NOW = "not_now"  # the discreet exit; the next greeting asks the safety check again
 SAFETY_CHECK = "safety_check"  # the welcome's question; a held request waits for its "yes"
 HELP = "help"
 STOP = "stop"

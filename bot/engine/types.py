@@ -43,6 +43,10 @@ class Inbound:
     media_type: str | None = None
     lang_hint: str | None = None
     ref: int | None = None
+    # A voice note's or photo's handle on the platform (Telegram file_id, Twilio media
+    # URL) and type: fetched by the worker only within a case's in-service consent.
+    media_ref: str | None = None
+    media_mime: str | None = None
 
     @classmethod
     def location(cls, latitude: float, longitude: float) -> Inbound:

@@ -6,10 +6,10 @@ Every record has an expiry; nothing is kept forever. Retention (DESIGN.md "Priva
 |---|---|---|
 | identity link (keyed hash -> opaque user id) | 30 days after the last message, longer while a case is open | recognise a returning person without knowing who they are |
 | contact (encrypted channel address) | as the identity link | reply to the person; operators write through it |
-| session (encrypted) | 30 days after the last message | language and place in the conversation |
+| session (encrypted) | 30 days after the last message | language and place in the conversation; Telegram message numbers of the last 48 hours, to clear the chat |
 | deduplication record | 7 days | platforms redeliver within hours |
 | case (level, codes, encrypted triggers) | open: 90 days after the last activity; closed: 30 days | follow-up by caseworkers |
-| case messages (encrypted; in-service consent only) | as the case | the conversation the caseworker reads |
+| case messages (encrypted; in-service consent only; voice notes and photos up to 5 MB) | as the case | the conversation the caseworker reads, hears or sees |
 | consent records | as the case, at least 90 days | proof of what the person agreed to (Ley 29733) |
 | audit log (operators' actions, no personal data) | 365 days | accountability |
 | safety record after "delete my data" on an open urgent/high case | until closed, 30 days at most | a person in danger is not dropped |

@@ -4,6 +4,7 @@ unreachable from here). They record what they receive and can be told to fail.""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -25,6 +26,18 @@ class _Base(BaseHTTPRequestHandler):
         if "json" in kind:
             return json.loads(raw or b"{}")
         return {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+
+    def _bytes(self, data: bytes | None, mime: str = "application/octet-stream") -> None:
+        if data is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", mime)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send(self, status: int, payload: dict[str, Any]) -> None:
         body = json.dumps(payload).encode()
@@ -88,6 +101,14 @@ class _TelegramHandler(_Base):
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
                 "text": params.get("text", ""),
             }
+        elif method == "getFile":  # a voice note or photo the test put in `files`
+            file_id = params.get("file_id", "")
+            data = self.server.files.get(file_id)  # type: ignore[attr-defined]
+            if data is None:
+                self._send(400, {"ok": False, "error_code": 400, "description": "file not found"})
+                return
+            result = {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                      "file_size": len(data), "file_path": f"media/{file_id}"}  # fmt: skip
         elif method == "getUpdates":
             if not self.server.updates:  # type: ignore[attr-defined]
                 time.sleep(0.2)  # a short long-poll, so pollers do not spin
@@ -99,7 +120,24 @@ class _TelegramHandler(_Base):
         self._send(200, {"ok": True, "result": result})
 
 
+class _TelegramFiles(_TelegramHandler):
+    def do_GET(self) -> None:
+        # /file/bot<token>/media/<file_id>: the download URL getFile pointed to
+        _, _, rest = self.path.partition("/file/bot")
+        _, _, path = rest.partition("/")
+        data = self.server.files.get(path.removeprefix("media/"))  # type: ignore[attr-defined]
+        self._bytes(data)
+
+
 class _TwilioHandler(_Base):
+    def do_GET(self) -> None:
+        """A media URL: only with the account's credentials, as Twilio requires."""
+        expected = "Basic " + base64.b64encode(self.server.auth.encode()).decode()  # type: ignore[attr-defined]
+        if self.headers.get("Authorization") != expected:
+            self._bytes(None)
+            return
+        self._bytes(self.server.media.get(self.path))  # type: ignore[attr-defined]
+
     def do_POST(self) -> None:
         params = self._body()
         if self.path.startswith("/v1/Content"):  # content.twilio.com: interactive menus
@@ -133,14 +171,17 @@ class _TwilioHandler(_Base):
 
 
 def fake_telegram() -> FakeServer:
-    server = FakeServer(_TelegramHandler)
+    server = FakeServer(_TelegramFiles)
     server.updates = []  # type: ignore[attr-defined]
+    server.files = {}  # type: ignore[attr-defined]  # file_id -> bytes, for getFile
     return server
 
 
 def fake_twilio() -> FakeServer:
     server = FakeServer(_TwilioHandler)
     server.contents = {}  # type: ignore[attr-defined]
+    server.media = {}  # type: ignore[attr-defined]  # URL path -> bytes
+    server.auth = ""  # type: ignore[attr-defined]  # "AccountSid:AuthToken" a media GET needs
     server.content_failures = []  # type: ignore[attr-defined]
     return server
 
