@@ -370,7 +370,7 @@ def run_redis(n_people: int, risky: int, tmp: Path) -> dict[str, Any]:
     key = new_data_key()
     data = tmp / "data-redis"
     data.mkdir(parents=True)
-    env = base_env(data, api, wport) | {"REDIS_URL": url, "DATA_KEY": key, "SECRET_KEY": "c" * 48,
+    env = base_env(data, api, wport) | {"REDIS_URL": url, "DATA_KEY": key, "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
                                          "PUBLIC_BASE_URL": "https://chaos.example.org"}  # fmt: skip
     gunicorn = str(Path(PY).with_name("gunicorn"))
     web = Proc([gunicorn, "--bind", f"127.0.0.1:{wport}", "--workers", "2", "--threads", "8",
@@ -445,7 +445,7 @@ def run_sqlite(n_people: int, risky: int, tmp: Path, lock_seconds: float) -> dic
     key = new_data_key()
     data = tmp / "data-sqlite"
     data.mkdir(parents=True)
-    env = base_env(data, api, wport) | {"DATA_KEY": key, "SECRET_KEY": "c" * 48,
+    env = base_env(data, api, wport) | {"DATA_KEY": key, "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
                                          "PUBLIC_BASE_URL": "https://chaos.example.org"}  # fmt: skip
     bot = Proc([PY, "-m", "bot", "run"], env, tmp / "run.log")
     base = f"http://127.0.0.1:{wport}"

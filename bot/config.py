@@ -79,6 +79,66 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     return generated
 
 
+GENERATE = (
+    "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+    "(SECRET_KEY) or `python -c 'from bot.config import new_data_key; print(new_data_key())'` "
+    "(DATA_KEY)"
+)
+MIN_SECRET_BYTES = 32  # 256 bits
+
+
+def _data_key_bytes(key: str) -> bytes:
+    """A DATA_KEY entry decoded; a clear ConfigError, never a traceback, if malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(key.encode() + b"=" * (-len(key) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"DATA_KEY is not url-safe base64; {GENERATE}") from exc
+    if len(raw) != 32:
+        raise ConfigError(f"each DATA_KEY entry must decode to 32 bytes; {GENERATE}")
+    return raw
+
+
+def _secret_bytes(secret: str) -> bytes:
+    """SECRET_KEY's bytes: decoded when it is base64 (so that a DATA_KEY without its
+    padding is recognised as the same secret), else as written."""
+    try:
+        return base64.urlsafe_b64decode(secret.encode() + b"=" * (-len(secret) % 4))
+    except (ValueError, TypeError):
+        return secret.encode()
+
+
+def _weak(raw: bytes) -> bool:
+    """Too short, or too few distinct bytes to be random ("changeme", all zeros)."""
+    return len(raw) < MIN_SECRET_BYTES or len(set(raw)) < 16
+
+
+def _require_strong(secret_key: str, data_keys: list[bytes]) -> None:
+    """Production refuses secrets a person could guess: with a weak SECRET_KEY anyone
+    can sign a supervisor's session cookie."""
+    raw = _secret_bytes(secret_key)
+    if _weak(raw) and _weak(secret_key.encode()):
+        raise ConfigError(f"SECRET_KEY is too short or not random (at least 256 bits); {GENERATE}")
+    if any(_weak(d) for d in data_keys):
+        raise ConfigError(f"a DATA_KEY entry is not random (all zeros, repeated bytes); {GENERATE}")
+
+
+def _require_channel_secrets(env: Mapping[str, str]) -> None:
+    """A configured channel without its webhook secret would answer every webhook 403:
+    a silent total outage. Production stops at start-up instead."""
+    if env.get("TELEGRAM_BOT_TOKEN") and not env.get("TELEGRAM_WEBHOOK_SECRET"):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is set but TELEGRAM_WEBHOOK_SECRET is missing: every Telegram "
+            "webhook would be refused. Set it (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'`) and run `python -m bot telegram set-webhook`."
+        )
+    twilio = env.get("TWILIO_WHATSAPP_NUMBER") or env.get("TWILIO_SMS_NUMBER")
+    if twilio and not (env.get("TWILIO_AUTH_TOKEN") and env.get("TWILIO_ACCOUNT_SID")):
+        raise ConfigError(
+            "a Twilio number is set but TWILIO_ACCOUNT_SID or TWILIO_AUTH_TOKEN is missing: "
+            "every WhatsApp or SMS webhook would be refused. Set both from the Twilio console."
+        )
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     data_dir = Path(env.get("DATA_DIR") or "./var").resolve()
@@ -97,8 +157,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         secret_key = secret_key or generated["SECRET_KEY"]
         data_key = data_key or generated["DATA_KEY"]
     keys = tuple(k.strip() for k in (data_key or "").split(",") if k.strip())
-    if secret_key and secret_key in keys:
+    decoded = [_data_key_bytes(k) for k in keys]
+    if secret_key and any(_secret_bytes(secret_key) == d for d in decoded):
         raise ConfigError("DATA_KEY must differ from SECRET_KEY")
+    if public:
+        _require_strong(secret_key or "", decoded)
+        _require_channel_secrets(env)
     alert_chat = (env.get("OPERATOR_ALERT_TELEGRAM_CHAT") or "").strip()
     if alert_chat and not (
         TELEGRAM_CHAT_ID.match(alert_chat) or TELEGRAM_CHANNEL_NAME.match(alert_chat)

@@ -113,7 +113,7 @@ def announce(config: Config, out: TextIO, polling: bool, console: bool) -> None:
 def run(out: TextIO = sys.stdout) -> int:
     from waitress.server import create_server
 
-    from bot.web import create_app
+    from bot.web import MAX_BODY, create_app
 
     config = load_config()
     runtime = Runtime(config)
@@ -130,8 +130,11 @@ def run(out: TextIO = sys.stdout) -> int:
     # Platforms hold many connections open at once (Twilio opens one per message, Telegram
     # up to 100): waitress's default limit of 100 open connections made webhooks queue for
     # seconds behind idle keep-alive connections. Idle ones are closed after 30 s.
+    # Bodies over MAX_BODY are refused by waitress itself, before it buffers them to disk
+    # (its default accepts 1 GB, written beside the SQLite file and the spool).
     server = create_server(app, host="0.0.0.0", port=config.port, threads=16,  # noqa: S104
-                           connection_limit=1000, channel_timeout=30)  # fmt: skip
+                           connection_limit=1000, channel_timeout=30,
+                           max_request_body_size=MAX_BODY)  # fmt: skip
     announce(config, out, polling, console="console" in app.blueprints)
 
     def serve() -> None:

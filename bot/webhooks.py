@@ -107,7 +107,10 @@ def telegram_inbound() -> Response | tuple[Response, int]:
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not secret or not hmac.compare_digest(secret.encode(), given.encode()):
         return jsonify(error="invalid secret token"), 403
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than any update: not Telegram
+        data = None
     if not isinstance(data, dict):
         return jsonify(error="expected a Telegram update (a JSON object)"), 400
     try:

@@ -113,7 +113,7 @@ def running_stack(kind: str, tmp_path: Path, make_store: Callable[..., Any]) -> 
     config = load_config(
         {
             "DATA_DIR": str(tmp_path),
-            "SECRET_KEY": "k" * 48,
+            "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
             "DATA_KEY": key,
             "PUBLIC_BASE_URL": PUBLIC,
             "TELEGRAM_BOT_TOKEN": TG_TOKEN,

@@ -253,3 +253,19 @@ def test_store_down_still_gives_the_emergency_numbers() -> None:
     replies = service.handle("terminal", "x", Inbound(text="hola", lang_hint="fr"))
     text = replies[0].text
     assert all(n in text for n in ("105", "113", "100", "1810"))
+
+
+def test_forged_or_stale_buttons_record_no_consent(make_service) -> None:
+    """Button data the bot did not offer in this person's current message records
+    nothing: not the referral consent nobody asked for, not a case."""
+    service = make_service()
+    person = started(service)
+    person.say("me quitaron el pasaporte y no me dejan salir")
+    person.say("sí")  # in-service consent: a case
+    [case] = cases(service)
+    for forged in ("opt:referral.consent:0", "go:referral.consent", "opt:risk.consent:0"):
+        service.handle("terminal", "p1", Inbound(payload=forged))
+    assert [c.scope for c in service.store.consents(person.user, service.clock())] == ["in_service"]
+    stranger = started(service, address="p2")
+    stranger.service.handle("terminal", "p2", Inbound(payload="opt:risk.consent:0"))
+    assert len(cases(service)) == 1 and case.id == cases(service)[0].id

@@ -303,3 +303,18 @@ def test_a_whatsapp_voice_note_is_fetched_with_the_account_credentials(stack: St
     stack.drain()
     texts = [m.text for m in stack.runtime.store.case_messages(case.id, time.time())]
     assert any("no se pudo descargar" in t for t in texts)
+
+
+def test_signed_but_hostile_bodies_get_400_or_are_kept_never_500(stack: Stack) -> None:
+    deep = b'{"update_id": 1, "message": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert stack.tg_raw(deep).status_code == 400
+    wrong = {"update_id": 2, "message": "str"}
+    assert stack.tg(wrong).status_code == 400
+    huge_date = text_update(3, 5800, "hola")
+    huge_date["message"]["date"] = 10**30
+    assert stack.tg(huge_date).status_code == 200
+    surrogate = b'{"update_id": 4, "message": {"message_id": 4, "chat": {"id": 5801, "type": "private"}, "text": "me quitaron el pasaporte \\ud800"}}'
+    assert stack.tg_raw(surrogate).status_code == 200
+    stack.drain()
+    texts = [m["text"] for m in messages(stack.telegram) if m["chat_id"] == "5801"]
+    assert texts, "the message with a lone surrogate was recorded and answered"

@@ -26,7 +26,7 @@ PASSWORD = "una clave bien larga 123"
 @pytest.fixture
 def app(tmp_path: Path):
     key = new_data_key()
-    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 48, "DATA_KEY": key,
+    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU", "DATA_KEY": key,
                           "OPERATOR_HOURS": "mon-sun 00:00-23:59"})  # fmt: skip
     store = SQLiteStore(tmp_path / "bot.sqlite3", Crypto([key]))
     runtime = Runtime(config, store_override=store, senders_override={})
@@ -172,7 +172,7 @@ def test_login_is_rate_limited_with_one_generic_error(app, client) -> None:
 
 
 def test_secure_cookie_flags(tmp_path: Path) -> None:
-    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 48, "DATA_KEY": new_data_key(),
+    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU", "DATA_KEY": new_data_key(),
                           "PUBLIC_BASE_URL": "https://bot.example.org"})  # fmt: skip
     application = create_app(config)
     assert application.config["SESSION_COOKIE_SECURE"] is True
@@ -239,7 +239,7 @@ def test_referral_record_needs_external_consent(app, client) -> None:
 def test_operators_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
     env = {
         "DATA_DIR": str(tmp_path),
-        "SECRET_KEY": "s" * 48,
+        "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
         "DATA_KEY": new_data_key(),
         "PATH": "/usr/bin:/bin",
     }
@@ -280,3 +280,88 @@ def test_case_media_is_served_only_as_audio_or_image_and_audited(app, client) ->
         assert client.get(f"/console/cases/{case.id}/media/0").status_code == 404  # a text
     actions = [e.action for e in store.audit_log(time.time())]
     assert actions.count("case.media") == 1
+
+
+def test_console_pages_are_never_cached_framed_or_scripted_from_elsewhere(app, client) -> None:
+    login(client)
+    case = make_case(app)
+    for url in (
+        "/console/",
+        f"/console/cases/{case.id}",
+        f"/console/cases/{case.id}/messages.json",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        nonce = csp.split("'nonce-")[1].split("'")[0]
+        if url.endswith("json"):
+            continue
+        page = response.get_data(as_text=True)
+        assert page.count("<script") == page.count(f'<script nonce="{nonce}"')
+        assert ' style="' not in page and "onclick=" not in page
+
+
+def _post(client, case_id: str, action: str, **form: str):
+    token = csrf(client, f"/console/cases/{case_id}")
+    return client.post(f"/console/cases/{case_id}/{action}", data={"csrf_token": token, **form})
+
+
+def test_a_colleague_cannot_act_on_a_case_someone_else_holds(app) -> None:
+    """The review's reproduction: B closes, notes, refers and writes on A's case; after
+    A releases it, B claims the closed case and writes to the person."""
+    store = app.extensions["bot"].store
+    case = make_case(app)
+    ana, bea, sara = app.test_client(), app.test_client(), app.test_client()
+    login(ana, "ana"), login(bea, "bea"), login(sara, "sara")
+    _post(ana, case.id, "claim")
+    for action, form in (("close", {"outcome": "x"}), ("note", {"text": "curioso"}),
+                         ("referral", {}), ("message", {"text": "hola"}),
+                         ("ask-consent", {}), ("release", {}), ("transfer", {"to": "bea"})):  # fmt: skip
+        _post(bea, case.id, action, **form)
+        current = store.get_case(case.id, time.time())
+        assert current.owner == "ana" and current.state == "open", action
+    texts = [m.text for m in store.case_messages(case.id, time.time())]
+    assert not any("curioso" in t or t == "hola" for t in texts)
+    queued = [i.message for p in range(8) for i in store.outbox_batch(p, time.time())]
+    assert not any("hola" in str(m) for m in queued)
+    # a supervisor may reassign and close, but not write as the owner
+    _post(sara, case.id, "message", text="soy supervisora")
+    assert not any("soy supervisora" in m.text for m in store.case_messages(case.id, time.time()))
+    _post(sara, case.id, "transfer", to="bea")
+    assert store.get_case(case.id, time.time()).owner == "bea"
+    _post(sara, case.id, "close", outcome="Derivada")
+    closed = store.get_case(case.id, time.time())
+    assert closed.state == "closed"
+    # closed: read-only for everyone, its owner included; nobody can claim it
+    _post(bea, case.id, "release")
+    _post(ana, case.id, "claim")
+    _post(bea, case.id, "message", text="seguimos?")
+    after = store.get_case(case.id, time.time())
+    assert after.state == "closed" and after.owner == "bea"
+    assert not any("seguimos" in m.text for m in store.case_messages(case.id, time.time()))
+    # reopening is a supervisor's, audited, and hands the case to nobody
+    assert _post(ana, case.id, "reopen").status_code == 403
+    _post(sara, case.id, "reopen")
+    reopened = store.get_case(case.id, time.time())
+    assert reopened.state == "open" and reopened.owner is None
+    actions = [e.action for e in store.audit_log(time.time(), case_id=case.id)]
+    assert "case.reopen" in actions and actions.count("case.refused") >= 7
+
+
+def test_reading_the_messages_as_json_is_audited_but_an_idle_poll_is_not(app, client) -> None:
+    store = app.extensions["bot"].store
+    case = make_case(app)
+    login(client)
+    url = f"/console/cases/{case.id}/messages.json"
+    assert client.get(url).get_json()["messages"]
+    count = len(store.case_messages(case.id, time.time()))
+    for _ in range(3):
+        assert client.get(f"{url}?seen={count}").get_json() == {"unchanged": True, "count": count}
+    actions = [e.action for e in store.audit_log(time.time(), case_id=case.id)]
+    assert actions.count("case.read") == 1
+    assert client.get(f"{url}?seen=0").get_json()["messages"]
+    actions = [e.action for e in store.audit_log(time.time(), case_id=case.id)]
+    assert actions.count("case.read") == 2

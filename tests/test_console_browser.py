@@ -47,7 +47,7 @@ def site(tmp_path: Path) -> Iterator[dict]:
     telegram = fake_telegram()
     key = new_data_key()
     config = load_config({
-        "DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 48, "DATA_KEY": key,
+        "DATA_DIR": str(tmp_path), "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU", "DATA_KEY": key,
         "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
         "TELEGRAM_API_BASE_URL": telegram.url, "OPERATOR_HOURS": "mon-sun 00:00-23:59",
     })  # fmt: skip

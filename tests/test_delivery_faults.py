@@ -87,7 +87,11 @@ def test_telegram_addresses_are_validated_where_they_enter() -> None:
     assert chat_id("@oncall_channel") == "@oncall_channel"
     with pytest.raises(PermanentError):
         chat_id("not a chat")
-    base = {"SECRET_KEY": "s" * 40, "DATA_KEY": new_data_key(), "DATA_DIR": "/tmp/faults"}
+    base = {
+        "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
+        "DATA_KEY": new_data_key(),
+        "DATA_DIR": "/tmp/faults",
+    }
     assert load_config({**base, "OPERATOR_ALERT_TELEGRAM_CHAT": "@oncall_channel"})
     with pytest.raises(ConfigError, match="OPERATOR_ALERT_TELEGRAM_CHAT"):
         load_config({**base, "OPERATOR_ALERT_TELEGRAM_CHAT": "on call people"})
@@ -217,7 +221,7 @@ class SlowStore:
 def test_a_hung_store_still_gets_the_webhook_its_answer_and_the_spool(
     tmp_path: Path, store
 ) -> None:
-    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40,
+    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
                           "DATA_KEY": new_data_key()})  # fmt: skip
     slow = SlowStore(store)
     runtime = Runtime(config, store_override=slow, store_deadline=0.2)
@@ -268,7 +272,7 @@ def test_a_replay_stuck_on_a_locked_store_does_not_hold_up_the_webhooks(
 
 # 7 ----------------------------------------------- spooled messages keep their place
 def test_a_message_after_an_outage_waits_behind_the_spooled_ones(tmp_path: Path, store) -> None:
-    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40,
+    config = load_config({"DATA_DIR": str(tmp_path), "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
                           "DATA_KEY": new_data_key()})  # fmt: skip
     runtime = Runtime(config, store_override=store)
     partition = runtime.service.partition("telegram", "777")

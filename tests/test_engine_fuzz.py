@@ -77,7 +77,8 @@ def test_every_node_every_language_walk(engine: Engine) -> None:
     for lang in ("es", "en", "pt", "fr"):
         for node_id in engine.flows.nodes:
             result = engine.handle(
-                Session(lang=lang, welcomed=True, node="menu"), Inbound(payload=f"go:{node_id}")
+                Session(lang=lang, welcomed=True, node="menu"),
+                Inbound(payload=f"go:{node_id}", internal=True),
             )
             assert result.messages, (lang, node_id)
             ended = result.session in (

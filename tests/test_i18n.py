@@ -84,7 +84,8 @@ def test_runtime_uses_no_fallback(engine: Engine, lang: str) -> None:
     """Walking every node in every language triggers no Spanish fallback."""
     for node_id in engine.flows.nodes:
         engine.handle(
-            Session(lang=lang, welcomed=True, node=node_id), Inbound(payload=f"go:{node_id}")
+            Session(lang=lang, welcomed=True, node=node_id),
+            Inbound(payload=f"go:{node_id}", internal=True),
         )
     assert not [m for m in engine.catalogs.missing if m[0] == lang]
 

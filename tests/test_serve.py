@@ -72,7 +72,12 @@ def test_sigkilled_worker_loses_nothing_and_repeats_nothing(tmp_path: Path) -> N
     """Kill the worker process in the middle of a burst, restart it: every message is
     answered exactly once and the escalation it should open exists once."""
     key = new_data_key()
-    env = {**os.environ, "DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40, "DATA_KEY": key}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
+        "DATA_KEY": key,
+    }
     config = load_config(env)
     store = SQLiteStore(tmp_path / "bot.sqlite3", Crypto([key]))
     runtime = Runtime(config, store_override=store, senders_override={})
@@ -163,7 +168,7 @@ def test_store_down_answers_inline_then_replays_in_order(tmp_path: Path, private
     telegram = fake_telegram()
     key = new_data_key()
     config = load_config({
-        "DATA_DIR": str(tmp_path), "SECRET_KEY": "s" * 40, "DATA_KEY": key,
+        "DATA_DIR": str(tmp_path), "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU", "DATA_KEY": key,
         "PUBLIC_BASE_URL": "https://bot.example.org", "TELEGRAM_BOT_TOKEN": TG_TOKEN,
         "TELEGRAM_WEBHOOK_SECRET": TG_SECRET, "TELEGRAM_API_BASE_URL": telegram.url,
         "REDIS_URL": private_redis.url,

@@ -140,6 +140,7 @@ def _content(message: dict[str, Any], lang: str | None) -> Inbound:
     if not isinstance(text, str):
         text = message.get("caption")  # a captioned photo: its words are a message
     if isinstance(text, str) and text.strip():
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # lone halves
         return Inbound(text=text, media_type=media, lang_hint=lang, media_ref=ref, media_mime=mime)
     return Inbound(kind="media", media_type=media or "other", lang_hint=lang,
                    media_ref=ref, media_mime=mime)  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -37,6 +39,34 @@ from bot.risk.codes import PLAIN_ES
 from bot.store.records import AuditEntry, Case, CaseMessage, Commit, OutboxItem
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+
+
+@bp.before_request
+def _nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+@bp.app_context_processor
+def _csp_nonce() -> dict[str, Any]:
+    return {"csp_nonce": lambda: g.get("csp_nonce", "")}
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """Nothing of a case stays in a cache, no page can be framed by another site, and
+    only the page's own script and style run (a nonce per response)."""
+    nonce = g.get("csp_nonce", "")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        "img-src 'self'; media-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
 
 LEVEL_ES = {"urgent": "Urgente", "high": "Alta", "normal": "Normal"}
 RESPONSE_TARGET = {"urgent": 15 * 60, "high": 4 * 3600, "normal": 24 * 3600}
@@ -252,6 +282,10 @@ def case_view(case_id: str) -> Any:
 def case_messages_json(case_id: str) -> Any:
     case = get_case_or_404(case_id)
     items = rt().store.case_messages(case.id, now())
+    seen = request.args.get("seen", type=int)
+    if seen is not None and seen == len(items):
+        return jsonify(unchanged=True, count=len(items))  # the page's poll: nothing new read
+    record(audit("case.read", case.id))  # every read of the messages leaves a trace
     return jsonify(messages=[_message_json(case, i, m) for i, m in enumerate(items)])
 
 
@@ -283,16 +317,32 @@ def case_media(case_id: str, index: int) -> Any:
     return response
 
 
-def _owned(case: Case) -> None:
-    if case.owner != current_user.username:
-        flash("Primero toma el caso.")
-        abort(redirect(url_for("console.case_view", case_id=case.id)))
+def _may_act(case: Case, owner_only: bool = False) -> None:
+    """Who may act on a case: its owner; for supervisory actions (transfer, release,
+    close, notes, referral) also a supervisor. A closed case is read-only for everyone;
+    an unowned one can only be claimed. Anything else goes back to the case page."""
+    if case.state != "open":
+        refusal = "Este caso está cerrado: solo se puede leer."
+    elif case.owner == current_user.username:
+        return
+    elif current_user.supervisor and not owner_only:
+        return
+    elif case.owner is None:
+        refusal = "Primero toma el caso."
+    else:
+        refusal = "Este caso lo atiende otra persona."
+    record(audit("case.refused", case.id))
+    flash(refusal)
+    abort(redirect(url_for("console.case_view", case_id=case.id)))
 
 
 @bp.post("/cases/<case_id>/claim")
 @login_required
 def claim(case_id: str) -> Any:
-    if rt().store.claim_case(case_id, current_user.username, now(), expected=None):
+    case = get_case_or_404(case_id)
+    if case.state != "open":
+        flash("Este caso está cerrado: solo se puede leer.")
+    elif rt().store.claim_case(case_id, current_user.username, now(), expected=None):
         record(audit("case.claim", case_id))
     else:
         flash("Otra persona tomó este caso.")
@@ -303,7 +353,7 @@ def claim(case_id: str) -> Any:
 @login_required
 def release(case_id: str) -> Any:
     case = get_case_or_404(case_id)
-    _owned(case)
+    _may_act(case)
     case.owner, case.updated_at = None, now()
     rt().store.commit(
         Commit("console", cases=[case], audit=[audit("case.release", case_id)]), now()
@@ -317,7 +367,9 @@ def transfer(case_id: str) -> Any:
     to = request.form.get("to") or ""
     if rt().store.get_operator(to, now()) is None:
         abort(400)
-    if rt().store.claim_case(case_id, to, now(), expected=current_user.username):
+    case = get_case_or_404(case_id)
+    _may_act(case)  # the owner, or a supervisor reassigning it
+    if rt().store.claim_case(case_id, to, now(), expected=case.owner):
         record(audit("case.transfer", case_id, f"to={to}"))
     else:
         flash("No se pudo transferir: el caso ya no es tuyo.")
@@ -362,7 +414,7 @@ def _send(case: Case, message: dict[str, Any], logged: str) -> bool:
 @login_required
 def message(case_id: str) -> Any:
     case = get_case_or_404(case_id)
-    _owned(case)
+    _may_act(case, owner_only=True)
     text = (request.form.get("text") or "").strip()
     if not text or len(text) > 1500:
         flash("Escribe un mensaje (máximo 1500 caracteres).")
@@ -378,6 +430,7 @@ def message(case_id: str) -> Any:
 @login_required
 def note(case_id: str) -> Any:
     case = get_case_or_404(case_id)
+    _may_act(case)
     text = (request.form.get("text") or "").strip()[:2000]
     if text:
         rt().store.commit(
@@ -398,7 +451,7 @@ def note(case_id: str) -> Any:
 def ask_consent(case_id: str) -> Any:
     """Ask the person, through the bot, whether we may share with another organisation."""
     case = get_case_or_404(case_id)
-    _owned(case)
+    _may_act(case, owner_only=True)
     store, t = rt().store, now()
     contact = store.get_contact(case.user, t)
     if stopped(case):
@@ -409,7 +462,7 @@ def ask_consent(case_id: str) -> Any:
         channel, address = contact
         partition = rt().service.partition(channel, address)
         # Through the person's own inbox: the bot shows the question and records the answer.
-        inbound = inbound_to_dict(Inbound(payload=f"go:{CONSENT_NODE}"))
+        inbound = inbound_to_dict(Inbound(payload=f"go:{CONSENT_NODE}", internal=True))
         store.inbox_put(partition, channel, address, inbound, None, t)
         case.choices.append({"choice": "external_consent_asked", "at": t})
         store.commit(Commit("console", cases=[case], audit=[audit("consent.ask", case.id)]), t)
@@ -420,6 +473,7 @@ def ask_consent(case_id: str) -> Any:
 @login_required
 def close(case_id: str) -> Any:
     case = get_case_or_404(case_id)
+    _may_act(case)
     outcome = (request.form.get("outcome") or "").strip()[:200]
     if not outcome:
         flash("Indica el resultado para cerrar el caso.")
@@ -439,6 +493,7 @@ def referral(case_id: str) -> Any:
     external = [c for c in consents if c.scope == "external"]
     granted = bool(external) and external[-1].granted
     if request.method == "POST":
+        _may_act(case)
         if not any(c.get("choice") == "referral_started" for c in case.choices):
             case.choices.append({"choice": "referral_started", "at": t})
             store.commit(
@@ -462,6 +517,22 @@ def referral(case_id: str) -> Any:
         today=datetime.now(LIMA).strftime("%d/%m/%Y"),
         fmt=lambda ts: datetime.fromtimestamp(ts, LIMA).strftime("%d/%m/%Y %H:%M"),
     )
+
+
+@bp.post("/cases/<case_id>/reopen")
+@login_required
+def reopen(case_id: str) -> Any:
+    """A supervisor reopens a closed case: audited, unowned, and nobody is written to
+    until someone claims it and decides to."""
+    case = get_case_or_404(case_id)
+    if not current_user.supervisor or case.state != "closed":
+        record(audit("case.refused", case.id))
+        abort(403)
+    t = now()
+    case.state, case.closed_at, case.owner, case.updated_at = "open", None, None, t
+    case.choices.append({"choice": "reopened", "at": t})
+    rt().store.commit(Commit("console", cases=[case], audit=[audit("case.reopen", case.id)]), t)
+    return redirect(url_for("console.case_view", case_id=case_id))
 
 
 # ---------------------------------------------------------------- audit

@@ -107,6 +107,11 @@ class _Reply:
     exit: bool = False  # the quick-exit word: a neutral line, then nothing left to see
 
 
+# Handler name prefixes whose options write to a case (consent, refusal, a request for a
+# person): pressed only when offered in the person's current message.
+RECORDING_ACTIONS = ("cases.",)
+
+
 class Engine:
     def __init__(
         self,
@@ -424,6 +429,8 @@ class Engine:
             if not node or not index.isdigit() or int(index) >= len(node.options):
                 return False
             option = node.options[int(index)]
+            if self._consequential(option) and payload not in reply.session.options:
+                return False  # a consent or a case is recorded only from what was offered
             if option.action:
                 ctx = self._context(reply, inbound, option.params)
                 result = self.handlers.get(option.action)(ctx)
@@ -432,7 +439,7 @@ class Engine:
             if option.goto:
                 self._show(reply, inbound, option.goto)
             return True
-        if kind == "go" and rest in self.flows.nodes:
+        if kind == "go" and rest in self.flows.nodes and inbound.internal:
             self._show(reply, inbound, rest)
             return True
         if kind == ACT:
@@ -446,6 +453,15 @@ class Engine:
                 self._show(reply, inbound, target)
             return True
         return False
+
+    def _consequential(self, option: Any) -> bool:
+        """An option that records something about the person's case (a consent, a
+        refusal, a request): a stale or forged button must not press it."""
+        actions = [option.action]
+        target = self.flows.nodes.get(option.goto or "")
+        if target is not None and target.type == "action":
+            actions.append(target.action)
+        return any(a and a.startswith(RECORDING_ACTIONS) for a in actions)
 
     def _command(self, reply: _Reply, inbound: Inbound, command: str) -> None:
         s = reply.session

@@ -47,6 +47,9 @@ class Inbound:
     # URL) and type: fetched by the worker only within a case's in-service consent.
     media_ref: str | None = None
     media_mime: str | None = None
+    # Set only by the service itself (the console asking a question through the bot),
+    # never by a channel adapter: a `go:` payload is honoured only when it is set.
+    internal: bool = False
 
     @classmethod
     def location(cls, latitude: float, longitude: float) -> Inbound:

@@ -46,7 +46,9 @@ class Crypto:
         ]
 
     def encrypt(self, value: str | bytes) -> bytes:
-        data = value.encode() if isinstance(value, str) else value
+        # A lone surrogate ("\ud800" in a JSON update) cannot be UTF-8: it becomes "?"
+        # rather than losing the whole message (adapters already replace them).
+        data = value.encode("utf-8", "replace") if isinstance(value, str) else value
         return self._fernet.encrypt(data)
 
     def decrypt(self, token: bytes | str) -> bytes:

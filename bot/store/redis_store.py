@@ -315,7 +315,7 @@ class RedisStore:
             with self.r.pipeline(transaction=True) as pipe:
                 pipe.watch(key)
                 case = self._load(pipe.hgetall(key))
-                if case is None or case.owner != expected:
+                if case is None or case.owner != expected or case.state != "open":
                     pipe.unwatch()
                     return False
                 case.owner, case.updated_at = operator, now

@@ -361,7 +361,7 @@ class SQLiteStore:
             if not row:
                 return False
             case = self._case(row)
-            if case.owner != expected:
+            if case.owner != expected or case.state != "open":  # closed: read-only
                 return False
             case.owner, case.updated_at = operator, now
             self._write_case(db, case, now)
