@@ -48,6 +48,7 @@ class Config:
     twilio_auth_token: str | None = None
     twilio_whatsapp_number: str | None = None
     twilio_sms_number: str | None = None  # SMS is served only with its own number
+    trusted_proxies: int = 0  # reverse proxies whose X-Forwarded-For is believed
     twilio_api_base_url: str = "https://api.twilio.com"
     # An approved WhatsApp template (Content API SID) for an operator's message outside
     # the 24-hour window. Its wording must reveal nothing ("Hola, tienes un mensaje
@@ -174,6 +175,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         port = int(env.get("PORT") or 8000)
     except ValueError as exc:
         raise ConfigError(f"PORT must be a number, not {env.get('PORT')!r}") from exc
+    try:
+        trusted_proxies = int(env.get("TRUSTED_PROXIES") or 0)
+    except ValueError as exc:
+        raise ConfigError("TRUSTED_PROXIES must be a number of proxies (0, 1, 2...)") from exc
     return Config(
         data_dir=data_dir,
         port=port,
@@ -188,6 +193,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
         twilio_whatsapp_number=env.get("TWILIO_WHATSAPP_NUMBER") or None,
         twilio_sms_number=env.get("TWILIO_SMS_NUMBER") or None,
+        trusted_proxies=max(0, trusted_proxies),
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
         twilio_operator_template_sid=env.get("TWILIO_OPERATOR_TEMPLATE_SID") or None,
         operator_hours=env.get("OPERATOR_HOURS") or DEFAULT_HOURS,

@@ -135,6 +135,10 @@ class Runtime:
         redelivery; False when the store was down and it went to the spool instead,
         in which case the caller answers inline with the emergency message."""
         started = time.monotonic()
+        # The platform's message id (a MessageSid can be looked up in the platform's logs)
+        # is kept only as a keyed hash: the dedup record names no message.
+        if dedup_key is not None:
+            dedup_key = "d:" + self.crypto.lookup_hashes(dedup_key)[0]
         recorded = self._record(channel, address, inbound, dedup_key)
         took = time.monotonic() - started
         if took > 1.0:  # metadata only: a slow store shows before a platform gives up

@@ -49,9 +49,12 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.production,
     )
-    # Behind a platform proxy the public scheme and host come from X-Forwarded-*;
-    # Twilio signs the public URL, so this must be right for signatures to validate.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # X-Forwarded-* is believed only from the TRUSTED_PROXIES proxies in front (default
+    # none): otherwise anyone could choose the client address the login limiter counts.
+    # (Twilio signatures use PUBLIC_BASE_URL in production, not these headers.)
+    hops = config.trusted_proxies
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if runtime is None:  # a production web process (gunicorn): ready before it serves
         runtime = Runtime(config)
         runtime.warm()

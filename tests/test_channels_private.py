@@ -318,3 +318,30 @@ def test_signed_but_hostile_bodies_get_400_or_are_kept_never_500(stack: Stack) -
     stack.drain()
     texts = [m["text"] for m in messages(stack.telegram) if m["chat_id"] == "5801"]
     assert texts, "the message with a lone surrogate was recorded and answered"
+
+
+def _dump(stack: Stack) -> bytes:
+    """Everything the store holds, as bytes: SQLite's file and WAL, or every Redis key
+    under the stack's prefix with its value."""
+    store = stack.runtime.store
+    if hasattr(store, "path"):
+        files = [store.path, store.path.with_name(store.path.name + "-wal")]
+        return b"".join(p.read_bytes() for p in files if p.exists())
+    out = b""
+    for key in store.r.scan_iter(match=store.keys.prefix + "*", count=1000):
+        kind = store.r.type(key)
+        value = store.r.dump(key) or b""
+        out += key + b"=" + kind + value
+    return out
+
+
+def test_after_delete_my_data_no_message_id_or_address_remains(stack: Stack) -> None:
+    sender, sids = "whatsapp:+51977000090", [f"SMdel{i:028d}" for i in range(4)]
+    for sid, text in zip(sids, ["hola", "1", "borrar mis datos", "sí, borrar"], strict=True):
+        stack.wa(wa_form(sid, sender, text))
+        stack.drain()
+    stack.tg(text_update(990, 5990, "hola"))
+    stack.drain()
+    dump = _dump(stack)
+    assert b"SMdel" not in dump and b"977000090" not in dump
+    assert b"tg:990" not in dump

@@ -365,3 +365,39 @@ def test_reading_the_messages_as_json_is_audited_but_an_idle_poll_is_not(app, cl
     assert client.get(f"{url}?seen=0").get_json()["messages"]
     actions = [e.action for e in store.audit_log(time.time(), case_id=case.id)]
     assert actions.count("case.read") == 2
+
+
+def test_a_stranger_cannot_lock_a_colleague_out_and_spoofed_addresses_do_not_help(app) -> None:
+    """Five wrong passwords from one address lock that account for that address only;
+    X-Forwarded-For is not believed without TRUSTED_PROXIES; lock events are audited."""
+    store = app.extensions["bot"].store
+    attacker, colleague = app.test_client(), app.test_client()
+    for i in range(6):
+        token = csrf(attacker)
+        attacker.post("/console/login", environ_base={"REMOTE_ADDR": "203.0.113.9"},
+                      headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                      data={"username": "ana", "password": "wrong password", "csrf_token": token})  # fmt: skip
+    token = csrf(attacker)
+    blocked = attacker.post("/console/login", environ_base={"REMOTE_ADDR": "203.0.113.9"},
+                            data={"username": "ana", "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    assert blocked.status_code == 401  # the spoofed header changed nothing
+    token = csrf(colleague)
+    ok = colleague.post("/console/login", environ_base={"REMOTE_ADDR": "192.0.2.10"},
+                        data={"username": "ana", "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    assert ok.status_code == 302  # ana herself, from her own address, still gets in
+    locks = [e for e in store.audit_log(time.time()) if e.action == "login.locked"]
+    assert len(locks) == 1 and "203.0.113" not in repr(locks)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_failed_logins_are_counted_across_processes_in_the_store(kind, make_store) -> None:
+    from bot.console.auth import LoginLimiter
+    from bot.store.crypto import Crypto
+
+    store = make_store(kind, Crypto([new_data_key()]))
+    first, second = LoginLimiter(store, "k" * 40), LoginLimiter(store, "k" * 40)  # two workers
+    for limiter in (first, second, first, second):
+        limiter.failed("ana", "203.0.113.9")
+    assert not second.blocked("ana", "203.0.113.9")
+    assert first.failed("ana", "203.0.113.9")  # the fifth, wherever it lands
+    assert second.blocked("ana", "203.0.113.9") and not second.blocked("ana", "192.0.2.10")

@@ -15,7 +15,9 @@ def init_console(app: Flask) -> None:
     from bot.console.views import bp
 
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
-    app.extensions["console_limiter"] = auth.LoginLimiter()
+    app.extensions["console_limiter"] = auth.LoginLimiter(
+        app.extensions["bot"].store, app.config["SECRET_KEY"]
+    )
     csrf.init_app(app)
     manager = LoginManager()
     manager.login_view = "console.login"

@@ -7,9 +7,9 @@ signed cookie alone cannot be revoked).
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import hmac
 import time
-from collections import defaultdict, deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -78,26 +78,34 @@ def revoke(store: Store, operator: Operator) -> None:
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per window, per client address and per name."""
+    """Failed logins, counted in the store (every process and worker sees the same
+    counts, on SQLite and Redis), keyed by account *and* client address, and by address
+    alone. Five failures lock that account for that address only, so a stranger cannot
+    lock a colleague out; twenty from one address lock the address (password spraying).
+    Keys are keyed hashes: the store never holds a name or an address in clear."""
 
-    def __init__(self, attempts: int = 5, window: float = 900.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, store: Store, secret: str, per_account: int = 5, per_address: int = 20,
+                 window: float = 900.0) -> None:  # fmt: skip
+        self.store, self.window = store, window
+        self.per_account, self.per_address = per_account, per_address
+        self._secret = secret.encode()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] < now - self.window:
-            failures.popleft()
-        return failures
+    def _keys(self, username: str, address: str) -> tuple[str, str]:
+        def key(*parts: str) -> str:
+            return hmac.new(self._secret, "\0".join(parts).encode(), hashlib.sha256).hexdigest()
 
-    def blocked(self, *keys: str) -> bool:
+        return key("login", username.lower(), address), key("login-from", address)
+
+    def blocked(self, username: str, address: str) -> bool:
+        pair, source = self._keys(username, address)
         now = time.time()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.attempts for k in keys)
+        return (self.store.count(pair, self.window, now, add=False) >= self.per_account
+                or self.store.count(source, self.window, now, add=False) >= self.per_address)  # fmt: skip
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, username: str, address: str) -> bool:
+        """Count one failure; True when it has just locked the account or the address."""
+        pair, source = self._keys(username, address)
         now = time.time()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+        locked_pair = self.store.count(pair, self.window, now) == self.per_account
+        locked_source = self.store.count(source, self.window, now) == self.per_address
+        return locked_pair or locked_source

@@ -206,14 +206,15 @@ def login() -> Any:
         return render_template("console/login.html")
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
-    client = request.remote_addr or "?"
+    client = request.remote_addr or "?"  # behind TRUSTED_PROXIES proxies, the real client
     limiter: auth.LoginLimiter = current_app.extensions["console_limiter"]
-    if limiter.blocked(f"ip:{client}", f"user:{username}"):
+    if limiter.blocked(username, client):
         operator = None
     else:
         operator = auth.verify(rt().store, username, password)
     if operator is None:
-        limiter.failed(f"ip:{client}", f"user:{username}")
+        if limiter.failed(username, client):  # supervisors see it; no address is kept
+            record(AuditEntry(now(), "console", "login.locked", None, f"account={username[:40]}"))
         flash(
             "Usuario o contraseña incorrectos, o demasiados intentos. Espera y vuelve a intentar."
         )

@@ -25,6 +25,9 @@ class Keys:
     def seen(self, key: str) -> str:
         return f"{self.prefix}seen:{key}"
 
+    def counter(self, key: str) -> str:
+        return f"{self.prefix}count:{key}"
+
     def case(self, case_id: str) -> str:
         return f"{self.prefix}case:{case_id}"
 

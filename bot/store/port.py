@@ -128,6 +128,10 @@ class Store(Protocol):
 
     def release(self, name: str, owner: str) -> None: ...
 
+    def count(self, key: str, window: float, now: float, add: bool = True) -> int:
+        """A counter shared by every process (failed logins): with `add`, one more;
+        the count since the key's first event, which expires `window` seconds after it."""
+
     # console accounts ----------------------------------------------------------
     def put_operator(self, operator: Operator, now: float) -> None: ...
     def get_operator(self, username: str, now: float) -> Operator | None: ...

@@ -17,6 +17,7 @@ Every record has an expiry; nothing is kept forever. Retention (DESIGN.md "Priva
 | outbox item (encrypted reply) | until sent, 7 days at most | durable delivery from worker to platform |
 | dead letter (metadata only: channel, attempts, reason) | 30 days | operators see what could not be delivered |
 | operator account (name, role, argon2 hash) | 365 days after the last login | an unused account disappears by itself |
+| failed-login counter (keyed hash of account and address) | 15 minutes | the login limiter, shared by every process |
 """
 
 from __future__ import annotations

@@ -149,6 +149,16 @@ class RedisStore:
     def mark_seen(self, key: str, now: float) -> bool:
         return bool(self._call(self.r.set, self.keys.seen(key), b"1", nx=True, px=_ms(DEDUP_TTL)))
 
+    def count(self, key: str, window: float, now: float, add: bool = True) -> int:
+        name = self.keys.counter(key)
+        if not add:
+            raw = self._call(self.r.get, name)
+            return int(raw) if raw else 0
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(name, 0, nx=True, px=_ms(window))  # the window starts at the first event
+        pipe.incr(name)
+        return int(self._call(pipe.execute)[1])
+
     def _case_expiry(self, case_id: str | None, now: float, pending: dict[str, Case]) -> float:
         if case_id is None:
             return now + CONSENT_TTL

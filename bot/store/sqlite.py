@@ -77,11 +77,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     part INTEGER NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL,
     expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, n INTEGER NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS operators (username TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
 """
 EXPIRING_TABLES = (
     "identities", "contacts", "sessions", "seen", "cases", "case_messages", "consents", "audit",
-    "inbox", "outbox", "dead_letters", "leases", "operators",
+    "inbox", "outbox", "dead_letters", "leases", "operators", "counters",
 )  # fmt: skip
 
 
@@ -204,6 +205,18 @@ class SQLiteStore:
                 "INSERT OR REPLACE INTO seen(key, expires_at) VALUES (?,?)", (key, now + DEDUP_TTL)
             )
             return True
+
+    def count(self, key: str, window: float, now: float, add: bool = True) -> int:
+        with self._tx() as db:
+            row = db.execute("SELECT n, expires_at FROM counters WHERE key=?", (key,)).fetchone()
+            n, expires = (row[0], row[1]) if row and row[1] > now else (0, now + window)
+            if add:
+                n += 1
+                db.execute(
+                    "INSERT OR REPLACE INTO counters(key, n, expires_at) VALUES (?,?,?)",
+                    (key, n, expires),
+                )
+            return n
 
     def commit(self, change: Commit, now: float) -> None:
         with self._tx() as db:

@@ -350,3 +350,14 @@ def test_operators(store) -> None:
     assert [o.username for o in store.list_operators(t)] == ["ana", "bob"]
     assert store.get_operator("nadie", t) is None
     assert b"$argon2id$hash" not in raw_bytes(store)
+
+
+def test_counters_add_up_and_are_independent(store) -> None:
+    """The login limiter's counts (Redis expires them by its own clock, SQLite by `now`)."""
+    t = now()
+    assert store.count("k1", 60, t, add=False) == 0
+    assert [store.count("k1", 60, t + i) for i in range(3)] == [1, 2, 3]
+    assert store.count("k1", 60, t + 3, add=False) == 3
+    assert store.count("k2", 60, t) == 1  # keys are independent
+    if isinstance(store, SQLiteStore):
+        assert store.count("k1", 60, t + 61) == 1  # a new window
