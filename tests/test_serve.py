@@ -212,3 +212,34 @@ def test_store_down_answers_inline_then_replays_in_order(tmp_path: Path, private
     finally:
         server.shutdown()
         telegram.stop()
+
+
+def test_run_refuses_a_huge_body_before_buffering_it(tmp_path: Path) -> None:
+    """An unauthenticated 200 MB POST: waitress itself answers 413 from the headers and
+    writes nothing to disk (its default would buffer up to 1 GB beside the data)."""
+    port, scratch = free_port(), tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(port), "TMPDIR": str(scratch)}
+    for name in ("PUBLIC_BASE_URL", "TELEGRAM_BOT_TOKEN"):
+        env.pop(name, None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=paths.ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200)
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+            conn.sendall(b"POST /webhooks/whatsapp HTTP/1.1\r\nHost: x\r\nContent-Length: 209715200\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")  # fmt: skip
+            sent = 0
+            try:
+                while sent < 8 * 1024 * 1024:  # as much as it takes before it refuses
+                    conn.sendall(b"x" * 65536)
+                    sent += 65536
+            except OSError:
+                pass  # the server closed the connection: good
+            answer = conn.recv(4096)
+        assert b" 413 " in answer.split(b"\r\n", 1)[0], answer[:200]
+        written = sum(p.stat().st_size for p in scratch.rglob("*") if p.is_file())
+        assert written < 1024 * 1024, written
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
