@@ -269,3 +269,18 @@ def test_forged_or_stale_buttons_record_no_consent(make_service) -> None:
     stranger = started(service, address="p2")
     stranger.service.handle("terminal", "p2", Inbound(payload="opt:risk.consent:0"))
     assert len(cases(service)) == 1 and case.id == cases(service)[0].id
+
+
+def test_a_child_on_an_open_case_is_answered_as_a_child_with_1810(make_service) -> None:
+    """After the alert for a child, what the child writes next is relayed with 1810 first
+    and, in French, with "tu"; an adult writing about a child is still "vous"."""
+    service = make_service()
+    child = started(service, lang="fr", address="c1")
+    child.say("j'ai 15 ans et mon patron ne me laisse pas sortir")
+    assert cases(service) and cases(service)[0].level == "urgent"
+    later = "\n".join(child.say("stp dis rien a ma mere"))
+    assert "1810" in later and "Si tu es en danger" in later and "vous" not in later
+    mother = started(service, lang="fr", address="m1")
+    mother.say("ma fille a 15 ans et son patron ne la laisse pas sortir")
+    follow = "\n".join(mother.say("je suis tres inquiete"))
+    assert "1810" in follow and "n'attendez pas" in follow

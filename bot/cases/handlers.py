@@ -71,6 +71,8 @@ CONSENT_NO_NODE = "risk.consent.no"
 NORMAL_NODE = "risk.normal"
 RELAYED_NODE = "risk.relayed"
 RELAYED_MEDIA_NODE = "risk.relayed.media"
+RELAYED_CHILD_NODE = "risk.relayed.child"
+RELAYED_HELPER_CHILD_NODE = "risk.relayed.helper_child"
 ABOUT_NODE = "about"  # who reads, and that nobody does without the person's word
 RELAYED_MEDIA = ("audio", "photo")  # what a caseworker can hear or see in the console
 RELAYED_SELF_HARM_NODE = "risk.relayed.self_harm"
@@ -96,6 +98,8 @@ ENTRY_NODES = (
     RELAYED_SELF_HARM_NODE,
     RELAYED_MEDICAL_NODE,
     RELAYED_MEDIA_NODE,
+    RELAYED_CHILD_NODE,
+    RELAYED_HELPER_CHILD_NODE,
     REFERRAL_CONSENT_NODE,
 )
 
@@ -257,6 +261,8 @@ def relayed_node(risk: RiskState) -> str:
         return RELAYED_SELF_HARM_NODE
     if MEDICAL_EMERGENCY in risk.seen:
         return RELAYED_MEDICAL_NODE
+    if risk.minor:  # a child (French "tu"), or an adult writing about one: 1810 first
+        return RELAYED_HELPER_CHILD_NODE if risk.helper else RELAYED_CHILD_NODE
     return RELAYED_NODE
 
 
