@@ -308,15 +308,10 @@ def _on_case_message(turn: _Turn, data: dict) -> None:
 def _on_case_media(turn: _Turn, data: dict) -> None:
     """A voice note or photo for the caseworker: fetched now, stored encrypted with the
     case (and gone with it); if it cannot be fetched, the case says so."""
-    case = turn.case
-    if case is None or case.consent_scope != IN_SERVICE:  # never trust the caller
-        return
-    kind = "audio" if data.get("type") == "audio" else "photo"
-    got = (
-        turn.fetch_media(turn.channel, str(data.get("ref") or ""), data.get("mime"))
-        if (turn.fetch_media)
-        else None
-    )
+    case, kind, fetch = turn.case, data.get("type"), turn.fetch_media
+    if case is None or case.consent_scope != IN_SERVICE or kind not in ev.MEDIA_KINDS:
+        return  # never trust the caller
+    got = fetch(turn.channel, str(data.get("ref") or ""), data.get("mime")) if fetch else None
     if got is None:
         text = "(La persona envió un audio o una foto que no se pudo descargar.)"
         message = CaseMessage(case.id, turn.now, "in", text)

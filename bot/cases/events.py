@@ -12,6 +12,7 @@ CASE_OPEN = "case.open"
 CASE_ASSESSED = "case.assessed"  # {level, indicators, triggers}: the cumulative assessment
 CASE_MESSAGE = "case.message"  # {text}: only while in-service consent holds
 CASE_MEDIA = "case.media"  # {ref, mime, type}: a voice note or photo, same scope
+MEDIA_KINDS = ("audio", "photo")  # what a caseworker can hear or see in the console
 CONSENT = "consent"  # {scope, granted, how}
 URGENT_ALERT = "alert.urgent"  # {case}: content-free alert to on-call caseworkers
 CHOICE = CHOICE_EVENT  # {choice}: a flow choice, e.g. no_complaint, not_safe_to_write

@@ -74,7 +74,6 @@ RELAYED_MEDIA_NODE = "risk.relayed.media"
 RELAYED_CHILD_NODE = "risk.relayed.child"
 RELAYED_HELPER_CHILD_NODE = "risk.relayed.helper_child"
 ABOUT_NODE = "about"  # who reads, and that nobody does without the person's word
-RELAYED_MEDIA = ("audio", "photo")  # what a caseworker can hear or see in the console
 RELAYED_SELF_HARM_NODE = "risk.relayed.self_harm"
 RELAYED_MEDICAL_NODE = "risk.relayed.medical"
 CHILDREN_NODE = "children"
@@ -307,7 +306,7 @@ def _escalate_urgent(
 def _media_event(ctx: Context) -> Event | None:
     """The event that brings a voice note or photo to the caseworker, if there is one."""
     inbound = ctx.inbound
-    if not inbound.media_ref or inbound.media_type not in RELAYED_MEDIA:
+    if not inbound.media_ref or inbound.media_type not in ev.MEDIA_KINDS:
         return None
     data = {"ref": inbound.media_ref, "mime": inbound.media_mime, "type": inbound.media_type}
     return Event(ev.CASE_MEDIA, data)

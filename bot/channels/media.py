@@ -20,7 +20,7 @@ from telegram import Bot
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 5 * 1024 * 1024
-KINDS = ("audio/", "image/")
+KINDS = ("audio/", "image/")  # the types fetched, kept and served to the console
 
 
 def _kind_ok(mime: str | None) -> bool:

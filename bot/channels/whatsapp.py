@@ -98,10 +98,10 @@ def parse(form: Mapping[str, str]) -> Parsed | None:
         media = int(form.get("NumMedia") or 0)
     except ValueError:
         media = 0
-    kind = media_kind(form.get("MediaContentType0") or "") if media else None
+    mime = (form.get("MediaContentType0") or None) if media else None
+    kind = media_kind(mime or "") if media else None
+    url = (form.get("MediaUrl0") or None) if media else None
     body = form.get("Body") or ""
-    url = (form.get("MediaUrl0") or None) if kind else None
-    mime = (form.get("MediaContentType0") or None) if kind else None
     if kind and not body.strip():
         inbound = Inbound(kind="media", media_type=kind, media_ref=url, media_mime=mime)
         return Parsed(sender, inbound, dedup, channel)
@@ -124,17 +124,17 @@ def content_types(message: dict[str, Any]) -> dict[str, Any] | None:
     buttons = message.get("buttons") or []
     if not buttons or message.get("request_location") or message.get("content_sid"):
         return None
-    body = message["text"]
-    fallback = {"twilio/text": {"body": render(message)}}
-    for kind, most, chars in (QUICK_REPLY, LIST_PICKER):
-        if len(buttons) <= most and all(len(label) <= chars for label, _ in buttons):
-            if kind == QUICK_REPLY[0]:
-                actions = [{"title": label, "id": payload} for label, payload in buttons]
-                return {kind: {"body": body, "actions": actions}, **fallback}
-            items = [
-                {"item": label, "id": payload, "description": ""} for label, payload in buttons
-            ]
-            return {kind: {"body": body, "button": LIST_BUTTON, "items": items}, **fallback}
+
+    def fits(most: int, chars: int) -> bool:
+        return len(buttons) <= most and all(len(label) <= chars for label, _ in buttons)
+
+    body, fallback = message["text"], {"twilio/text": {"body": render(message)}}
+    if fits(*QUICK_REPLY[1:]):
+        actions = [{"title": label, "id": payload} for label, payload in buttons]
+        return {QUICK_REPLY[0]: {"body": body, "actions": actions}, **fallback}
+    if fits(*LIST_PICKER[1:]):
+        items = [{"item": label, "id": payload, "description": ""} for label, payload in buttons]
+        return {LIST_PICKER[0]: {"body": body, "button": LIST_BUTTON, "items": items}, **fallback}
     return None
 
 

@@ -29,6 +29,8 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from bot.cases.events import MEDIA_KINDS
+from bot.channels.media import KINDS as MEDIA_TYPES
 from bot.channels.whatsapp import within_window
 from bot.console import auth
 from bot.conversation import inbound_to_dict, outbound_to_dict, stopped
@@ -76,7 +78,6 @@ REFERRAL_DEADLINE_ES = {
     "high": "ficha en 3 días",
     "normal": "ficha en 1 semana",
 }
-MEDIA_KINDS = ("audio", "photo")  # case messages that are files, served by case_media
 OPERATOR_MARK = N_("Mensaje de una persona de nuestro equipo:")
 # Canned replies are flow nodes: already sourced, translated, numbers from the table.
 CANNED = (
@@ -291,10 +292,10 @@ def case_messages_json(case_id: str) -> Any:
 
 
 def _message_json(case: Case, index: int, m: Any) -> dict[str, Any]:
+    item = {"at": m.at, "direction": m.direction, "text": m.text, "kind": m.kind}
     if m.kind in MEDIA_KINDS:  # the file itself only through its audited URL
-        url = url_for("console.case_media", case_id=case.id, index=index)
-        return {"at": m.at, "direction": m.direction, "text": "", "kind": m.kind, "media_url": url}
-    return {"at": m.at, "direction": m.direction, "text": m.text, "kind": m.kind}
+        item.update(text="", media_url=url_for("console.case_media", case_id=case.id, index=index))
+    return item
 
 
 @bp.get("/cases/<case_id>/media/<int:index>")
@@ -308,7 +309,7 @@ def case_media(case_id: str, index: int) -> Any:
         abort(404)
     stored = json.loads(items[index].text)
     mime = str(stored.get("mime") or "")
-    if not mime.lower().startswith(("audio/", "image/")):
+    if not mime.lower().startswith(MEDIA_TYPES):
         abort(404)
     record(audit("case.media", case.id))
     response = Response(base64.b64decode(stored["data"]), mimetype=mime)

@@ -62,17 +62,26 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         st.update({"national_skip": 0, "origin": None, "seen": []})
         return st
 
-    def begin(ctx: Context, need: str | None, place: str | None) -> ActionResult:
-        """A new search; what the asking sentence already said is not asked again."""
+    def new_search(ctx: Context, place: str | None = None) -> None:
+        """A fresh search state; `place` waits for the kind of help to be chosen."""
         came_from = ctx.session.stack[-1] if ctx.session.stack else ""
         ctx.session.data[STATE] = {
-            "need": need, "region": None, "place": place,
+            "need": None, "region": None, "place": place,
             "duty": came_from.startswith(("no_report", "reflection")),
         }  # fmt: skip
-        if need is None:
-            return ActionResult(outcome="ask")
-        state(ctx).pop("place", None)
+
+    def chosen(ctx: Context, need: str | None, place: str | None = None) -> ActionResult:
+        """The kind of help is known: search the place named now or earlier, else ask where."""
+        st = state(ctx)
+        st["need"] = need
+        stored = st.pop("place", None)
+        place = place or stored
         return from_place(ctx, place) if place else ActionResult(outcome="where")
+
+    def begin(ctx: Context, need: str | None, place: str | None) -> ActionResult:
+        """A new search; what the asking sentence already said is not asked again."""
+        new_search(ctx, place)
+        return ActionResult(outcome="ask") if need is None else chosen(ctx, need)
 
     @registry.register("services.start")
     def start(ctx: Context) -> ActionResult:
@@ -93,9 +102,8 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
             return ActionResult(outcome=NOT_FOR_ME)
         if place is None:
             return begin(ctx, need, None)
-        begin(ctx, None, None)
-        state(ctx)["need"] = need
-        return from_place(ctx, place.name)
+        new_search(ctx)
+        return chosen(ctx, need, place.name)
 
     @registry.register("services.restart")
     def restart(ctx: Context) -> ActionResult:
@@ -122,10 +130,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
         )
         named = gazetteer.resolve(text)
         if picked or named:
-            st = state(ctx)
-            st["need"], st["place"] = picked, named.name if named else st.get("place")
-            place = st.pop("place", None)
-            return from_place(ctx, place) if place else ActionResult(outcome="where")
+            return chosen(ctx, picked, named.name if named else None)
         shown = ask_need(ctx)
         shown.pages = [ctx.t(N_("Elige un tipo de ayuda, o escribe tu ciudad o distrito."))]
         return shown
@@ -137,10 +142,7 @@ def handlers(directory: Directory, gazetteer: Gazetteer) -> Registry:
     @registry.register("services.set_need")
     def set_need(ctx: Context) -> ActionResult:
         value = str(ctx.params.get("value") or ANY)
-        st = state(ctx)
-        st["need"] = None if value == ANY or value not in NEEDS else value
-        place = st.pop("place", None)
-        return from_place(ctx, place) if place else ActionResult(outcome="where")
+        return chosen(ctx, None if value == ANY or value not in NEEDS else value)
 
     @registry.register("services.list_regions")
     def list_regions(ctx: Context) -> ActionResult:

@@ -251,10 +251,13 @@ class Engine:
                 self._unknown(reply, inbound)
             return
 
-        if any(
-            self._commands.exact(self._commands.prepare(v)) == "exit"
+        # Every command the words are, with or without politeness ("efface tout stp").
+        commands = [
+            found
             for v in without_politeness(text)
-        ):
+            if (found := self._commands.exact(self._commands.prepare(v)))
+        ]
+        if "exit" in commands:
             # Before any welcome or language menu: the quick exit must say nothing,
             # even as a first message or typed twice.
             self._command(reply, inbound, "exit")
@@ -284,16 +287,8 @@ class Engine:
         if label_payload and self._on_payload(reply, inbound, label_payload):
             return
 
-        command = next(
-            (
-                found
-                for v in without_politeness(text)
-                if (found := self._commands.exact(self._commands.prepare(v)))
-            ),
-            None,
-        )  # "efface tout stp", "borra todo porfa"
-        if command:
-            self._command(reply, inbound, command)
+        if commands:
+            self._command(reply, inbound, commands[0])
             return
 
         topic = self._best_topic(text)
@@ -320,9 +315,7 @@ class Engine:
         if s.node not in (None, node.id, LANGUAGE, MENU):
             s.stack = [*s.stack, s.node][-MAX_STACK:]  # "back" returns where they were
         reply.answered = True
-        target = self._apply(reply, inbound, node, result, page=0)
-        if target:
-            self._show(reply, inbound, target, push=False)
+        self._continue(reply, inbound, node, result)
         return True
 
     def _intercept(self, reply: _Reply, inbound: Inbound, text: str) -> ActionResult:
@@ -515,6 +508,10 @@ class Engine:
 
     def _run_input(self, reply: _Reply, inbound: Inbound, node: Node, handler: str) -> None:
         result = self.handlers.get(handler)(self._context(reply, inbound, node.params))
+        self._continue(reply, inbound, node, result)
+
+    def _continue(self, reply: _Reply, inbound: Inbound, node: Node, result: ActionResult) -> None:
+        """A handler's result on `node`, then the node it leads to, if any."""
         target = self._apply(reply, inbound, node, result, page=0)
         if target:
             self._show(reply, inbound, target, push=False)
