@@ -56,6 +56,7 @@ class Config:
     twilio_operator_template_sid: str | None = None
     operator_hours: str = DEFAULT_HOURS
     operator_alert_telegram_chat: str | None = None
+    closed_case_days: int = 30  # a closed case and its messages, then counts only
 
     @property
     def production(self) -> bool:
@@ -179,6 +180,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         trusted_proxies = int(env.get("TRUSTED_PROXIES") or 0)
     except ValueError as exc:
         raise ConfigError("TRUSTED_PROXIES must be a number of proxies (0, 1, 2...)") from exc
+    closed_case_days = _days(env, "CLOSED_CASE_DAYS", 30)
     return Config(
         data_dir=data_dir,
         port=port,
@@ -198,4 +200,18 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         twilio_operator_template_sid=env.get("TWILIO_OPERATOR_TEMPLATE_SID") or None,
         operator_hours=env.get("OPERATOR_HOURS") or DEFAULT_HOURS,
         operator_alert_telegram_chat=env.get("OPERATOR_ALERT_TELEGRAM_CHAT") or None,
+        closed_case_days=closed_case_days,
     )
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    """A retention period in whole days, between 1 and 365 (a year is the longest any
+    record is kept)."""
+    raw = (env.get(name) or "").strip()
+    try:
+        days = int(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of days, not {raw!r}") from exc
+    if not 1 <= days <= 365:
+        raise ConfigError(f"{name} must be between 1 and 365 days, not {days}")
+    return days

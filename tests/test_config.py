@@ -44,6 +44,14 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.redis_url is None
     with pytest.raises(ConfigError, match="PORT"):
         load_config({"DATA_DIR": str(tmp_path), "PORT": "eighty"})
+    assert config.closed_case_days == 30
+
+
+@pytest.mark.parametrize("value", ["0", "400", "a week"])
+def test_closed_case_days_is_a_period_of_at_most_a_year(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="CLOSED_CASE_DAYS"):
+        load_config({"DATA_DIR": str(tmp_path), "CLOSED_CASE_DAYS": value})
+    assert load_config({"DATA_DIR": str(tmp_path), "CLOSED_CASE_DAYS": "7"}).closed_case_days == 7
 
 
 STRONG = "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU"

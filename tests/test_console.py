@@ -351,6 +351,25 @@ def test_a_colleague_cannot_act_on_a_case_someone_else_holds(app) -> None:
     assert "case.reopen" in actions and actions.count("case.refused") >= 7
 
 
+def test_closing_a_case_leaves_anonymous_counts_once(app) -> None:
+    """What stays after CLOSED_CASE_DAYS: counts without an id, a word or the outcome
+    text; a case reopened and closed again is still one case."""
+    store = app.extensions["bot"].store
+    case = make_case(app)
+    sara = app.test_client()
+    login(sara, "sara")
+    _post(sara, case.id, "close", outcome="Derivada a la Fiscalía")
+    _post(sara, case.id, "reopen")
+    _post(sara, case.id, "close", outcome="Derivada otra vez")
+    [stats] = store.case_stats(time.time())
+    assert stats.level == case.level and stats.indicators == sorted(case.indicators)
+    assert stats.messages.get("in", 0) == len(
+        [m for m in store.case_messages(case.id, time.time()) if m.direction == "in"]
+    )
+    record = repr(stats)
+    assert case.id not in record and case.user not in record and "Derivada" not in record
+
+
 def test_reading_the_messages_as_json_is_audited_but_an_idle_poll_is_not(app, client) -> None:
     store = app.extensions["bot"].store
     case = make_case(app)

@@ -29,6 +29,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from bot.cases.closing import closing_stats
 from bot.cases.events import MEDIA_KINDS
 from bot.channels.media import KINDS as MEDIA_TYPES
 from bot.channels.whatsapp import within_window
@@ -480,8 +481,15 @@ def close(case_id: str) -> Any:
     if not outcome:
         flash("Indica el resultado para cerrar el caso.")
         return redirect(url_for("console.case_view", case_id=case_id))
-    case.state, case.closed_at, case.outcome, case.updated_at = "closed", now(), outcome, now()
-    rt().store.commit(Commit("console", cases=[case], audit=[audit("case.close", case.id)]), now())
+    store, t = rt().store, now()
+    case.state, case.closed_at, case.outcome, case.updated_at = "closed", t, outcome, t
+    stats = []
+    if not case.counted:  # once per case: a reopened case closed again is not counted twice
+        stats.append(closing_stats(case, store.case_messages(case.id, t), t))
+        case.counted = True
+    store.commit(
+        Commit("console", cases=[case], audit=[audit("case.close", case.id)], stats=stats), t
+    )
     return redirect(url_for("console.queue"))
 
 

@@ -44,6 +44,10 @@ class Keys:
     def consents(self, user: str) -> str:
         return f"{self.prefix}consents:{user}"
 
+    def stats(self) -> str:
+        """Sorted set of closed-case counts by closing time (no ids, no words)."""
+        return f"{self.prefix}stats"
+
     def audit(self) -> str:
         return f"{self.prefix}audit"
 

@@ -19,6 +19,7 @@ from bot.store.records import (
     AuditEntry,
     Case,
     CaseMessage,
+    CaseStats,
     Commit,
     Consent,
     DeadLetter,
@@ -78,6 +79,9 @@ class Store(Protocol):
         """Set the owner only if it is still `expected`: two operators, one winner."""
 
     def consents(self, user: str, now: float) -> list[Consent]: ...
+    def case_stats(self, now: float) -> list[CaseStats]:
+        """The anonymous counts of closed cases (Commit.stats), oldest first, a year."""
+
     def audit_log(
         self, now: float, case_id: str | None = None, limit: int = 500
     ) -> list[AuditEntry]: ...

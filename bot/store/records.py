@@ -8,8 +8,9 @@ Every record has an expiry; nothing is kept forever. Retention (DESIGN.md "Priva
 | contact (encrypted channel address) | as the identity link | reply to the person; operators write through it |
 | session (encrypted) | 30 days after the last message | language and place in the conversation; Telegram message numbers of the last 48 hours, to clear the chat |
 | deduplication record | 7 days | platforms redeliver within hours |
-| case (level, codes, encrypted triggers) | open: 90 days after the last activity; closed: 30 days | follow-up by caseworkers |
+| case (level, codes, encrypted triggers) | open: 90 days after the last activity; closed: `CLOSED_CASE_DAYS` (30) after closing | follow-up by caseworkers |
 | case messages (encrypted; in-service consent only; voice notes and photos up to 5 MB) | as the case | the conversation the caseworker reads, hears or sees |
+| closed-case counts (month, level, codes, channel, language, messages by direction, days open; no id, no words) | 365 days | how many people the service reached, after the cases themselves are gone |
 | consent records | as the case, at least 90 days | proof of what the person agreed to (Ley 29733) |
 | audit log (operators' actions, no personal data) | 365 days | accountability |
 | safety record after "delete my data" on an open urgent/high case | until closed, 30 days at most | a person in danger is not dropped |
@@ -31,7 +32,8 @@ SESSION_TTL = 30 * DAY
 IDENTITY_TTL = 30 * DAY
 DEDUP_TTL = 7 * DAY
 OPEN_CASE_TTL = 90 * DAY
-CLOSED_CASE_TTL = 30 * DAY
+CLOSED_CASE_TTL = 30 * DAY  # the default of CLOSED_CASE_DAYS
+STATS_TTL = 365 * DAY
 CONSENT_TTL = 90 * DAY
 AUDIT_TTL = 365 * DAY
 SAFETY_RECORD_TTL = 30 * DAY
@@ -78,6 +80,7 @@ class Case:
     outcome: str | None = None
     deleted_by_request: bool = False
     requested_human: bool = False
+    counted: bool = False  # its anonymous counts were recorded when it was first closed
 
     def private(self) -> dict[str, Any]:
         """The part stored encrypted: the person's own words and choices."""
@@ -103,6 +106,7 @@ class Case:
             "closed_at": self.closed_at,
             "deleted_by_request": self.deleted_by_request,
             "requested_human": self.requested_human,
+            "counted": self.counted,
         }
 
     @classmethod
@@ -128,6 +132,19 @@ class Consent:
     at: float
     how: str  # asked | notice (urgent) | request (asked for a person) | operator
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class CaseStats:
+    """What is left of a closed case once it is gone: counts, never an id or a word."""
+
+    month: str  # "2026-12", Lima time of closing
+    level: str
+    indicators: list[str]
+    channel: str
+    lang: str
+    messages: dict[str, int]  # direction -> number of messages
+    days_open: int
 
 
 @dataclass(frozen=True)
@@ -205,6 +222,7 @@ class Commit:
     case_messages: list[CaseMessage] = field(default_factory=list)
     consents: list[Consent] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    stats: list[CaseStats] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)
     inbox_done: InboxItem | None = None  # acknowledged in the same transaction
     # (lease name, owner): the commit happens only while that lease is still ours, so a
@@ -220,12 +238,13 @@ class Deletion:
     case_id: str | None = None
 
 
-def case_expiry(case: Case, now: float) -> float:
-    """When a case (and its messages and consents) may be forgotten."""
+def case_expiry(case: Case, now: float, closed_ttl: float = CLOSED_CASE_TTL) -> float:
+    """When a case (and its messages and consents) may be forgotten; a closed one
+    `closed_ttl` (CLOSED_CASE_DAYS) after closing."""
     if case.deleted_by_request:
         return min(case.expires_at, now + SAFETY_RECORD_TTL)
     if case.state == "closed":
-        return (case.closed_at or now) + CLOSED_CASE_TTL
+        return (case.closed_at or now) + closed_ttl
     return max(case.updated_at, now) + OPEN_CASE_TTL
 
 

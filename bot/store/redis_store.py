@@ -26,16 +26,20 @@ from bot.store.keys import Keys
 from bot.store.port import LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
+    CLOSED_CASE_TTL,
     CONSENT_TTL,
     DEAD_LETTER_TTL,
     DEDUP_TTL,
     IDENTITY_TTL,
     OPERATOR_TTL,
+    PARTITIONS,
     QUEUE_TTL,
     SESSION_TTL,
+    STATS_TTL,
     AuditEntry,
     Case,
     CaseMessage,
+    CaseStats,
     Commit,
     Consent,
     DeadLetter,
@@ -85,8 +89,15 @@ def _extend(pipe: Any, key: str, at_ms: int) -> None:
 
 
 class RedisStore:
-    def __init__(self, url: str, crypto: Crypto, prefix: str = "bot:") -> None:
+    def __init__(
+        self,
+        url: str,
+        crypto: Crypto,
+        prefix: str = "bot:",
+        closed_case_ttl: float = CLOSED_CASE_TTL,
+    ) -> None:
         self.crypto = crypto
+        self.closed_case_ttl = closed_case_ttl
         self.keys = Keys(prefix)
         self.r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
         self._inbox_put = self.r.register_script(_INBOX_PUT)
@@ -171,7 +182,7 @@ class RedisStore:
         k = self.keys
         pending = {}
         for case in change.cases:
-            case.expires_at = case_expiry(case, now)
+            case.expires_at = case_expiry(case, now, self.closed_case_ttl)
             pending[case.id] = case
         expiries = {
             m.case_id: self._case_expiry(m.case_id, now, pending) for m in change.case_messages
@@ -215,6 +226,12 @@ class RedisStore:
         if change.audit:
             pipe.zremrangebyscore(k.audit(), "-inf", now - AUDIT_TTL)
             _extend(pipe, k.audit(), _ms(now + AUDIT_TTL))
+        for stats in change.stats:  # codes and counts only: kept in clear
+            member = json.dumps({**stats.__dict__, "n": secrets.token_hex(4)})
+            pipe.zadd(k.stats(), {member: now})
+        if change.stats:
+            pipe.zremrangebyscore(k.stats(), "-inf", now - STATS_TTL)
+            _extend(pipe, k.stats(), _ms(now + STATS_TTL))
         self._execute_fenced(pipe, change.fence)
 
     def _watch_fence(self, pipe: Any, fence: tuple[str, str]) -> None:
@@ -242,7 +259,7 @@ class RedisStore:
 
     def _queue_case(self, pipe: Any, case: Case, now: float) -> None:
         k = self.keys
-        case.expires_at = case_expiry(case, now)
+        case.expires_at = case_expiry(case, now, self.closed_case_ttl)
         at = _ms(case.expires_at)
         pipe.hset(
             k.case(case.id),
@@ -355,6 +372,15 @@ class RedisStore:
             if len(entries) >= limit:
                 break
         return entries
+
+    def case_stats(self, now: float) -> list[CaseStats]:
+        raw = self._call(self.r.zrangebyscore, self.keys.stats(), now - STATS_TTL, "+inf")
+        out = []
+        for member in raw:
+            data = json.loads(member)
+            data.pop("n", None)
+            out.append(CaseStats(**data))
+        return out
 
     # durable delivery --------------------------------------------------------
     def _group(self, stream: str, group: str) -> None:
@@ -583,6 +609,8 @@ class RedisStore:
                 case.triggers, case.choices, case.deleted_by_request = {}, [], True
                 case.updated_at = now
                 self._queue_case(pipe, case, now)
+                # The means to reach them lasts as the safety record, not longer.
+                pipe.pexpireat(k.contact(user), _ms(case.expires_at))
                 kept = case.id
             else:
                 pipe.delete(k.case(case.id))
@@ -595,9 +623,21 @@ class RedisStore:
         return Deletion(kept_safety_record=kept is not None, case_id=kept)
 
     def purge_expired(self, now: float) -> int:
-        removed = self._call(self.r.zremrangebyscore, self.keys.audit(), "-inf", now - AUDIT_TTL)
+        """Keys expire by themselves; this trims what cannot: the indexes by age, and
+        stream entries older than QUEUE_TTL (an item nobody could process in 7 days;
+        its entry id is its arrival time in milliseconds)."""
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zremrangebyscore(k.audit(), "-inf", now - AUDIT_TTL)
+        pipe.zremrangebyscore(k.stats(), "-inf", now - STATS_TTL)
+        pipe.zremrangebyscore(k.dead_letters(), "-inf", now - DEAD_LETTER_TTL)
+        oldest = f"{_ms(now - QUEUE_TTL)}-0"
+        for partition in range(PARTITIONS):
+            for stream in (k.inbox(partition), k.outbox(partition)):
+                pipe.xtrim(stream, minid=oldest, approximate=False)
+        removed = sum(int(n or 0) for n in self._call(pipe.execute))
         self.list_cases(now, state=None)  # drops queue members whose case expired
-        return int(removed)
+        return removed
 
     def persistence_warning(self) -> str | None:
         """A warning when this server would lose acknowledged messages on a crash."""

@@ -17,6 +17,7 @@ from bot.store.crypto import Crypto
 from bot.store.port import LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
+    CLOSED_CASE_TTL,
     CONSENT_TTL,
     DEAD_LETTER_TTL,
     DEDUP_TTL,
@@ -24,9 +25,11 @@ from bot.store.records import (
     OPERATOR_TTL,
     QUEUE_TTL,
     SESSION_TTL,
+    STATS_TTL,
     AuditEntry,
     Case,
     CaseMessage,
+    CaseStats,
     Commit,
     Consent,
     DeadLetter,
@@ -79,17 +82,21 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, n INTEGER NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS operators (username TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS case_stats (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 EXPIRING_TABLES = (
     "identities", "contacts", "sessions", "seen", "cases", "case_messages", "consents", "audit",
-    "inbox", "outbox", "dead_letters", "leases", "operators", "counters",
+    "inbox", "outbox", "dead_letters", "leases", "operators", "counters", "case_stats",
 )  # fmt: skip
 
 
 class SQLiteStore:
-    def __init__(self, path: Path, crypto: Crypto) -> None:
+    def __init__(
+        self, path: Path, crypto: Crypto, closed_case_ttl: float = CLOSED_CASE_TTL
+    ) -> None:
         self.path = path
         self.crypto = crypto
+        self.closed_case_ttl = closed_case_ttl
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -264,7 +271,11 @@ class SQLiteStore:
                         entry.at + AUDIT_TTL,
                     ),
                 )
-
+            for stats in change.stats:  # codes and counts only: kept in clear
+                db.execute(
+                    "INSERT INTO case_stats(record, expires_at) VALUES (?,?)",
+                    (json.dumps(stats.__dict__), now + STATS_TTL),
+                )
             for item in change.outbox:
                 db.execute(
                     "INSERT INTO outbox(part, channel, blob, created_at, expires_at) VALUES (?,?,?,?,?)",
@@ -288,7 +299,7 @@ class SQLiteStore:
         return row[0] if row else now + CONSENT_TTL
 
     def _write_case(self, db: sqlite3.Connection, case: Case, now: float) -> None:
-        case.expires_at = case_expiry(case, now)
+        case.expires_at = case_expiry(case, now, self.closed_case_ttl)
         row = (
             case.id, case.user, case.level, case.state, case.owner, case.opened_at,
             json.dumps(case.public()), self.crypto.encrypt_json(case.private()), case.expires_at,
@@ -396,6 +407,10 @@ class SQLiteStore:
             args.append(case_id)
         rows = self._read(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit))
         return [AuditEntry(*r) for r in rows]
+
+    def case_stats(self, now: float) -> list[CaseStats]:
+        rows = self._read("SELECT record FROM case_stats WHERE expires_at>? ORDER BY seq", (now,))
+        return [CaseStats(**json.loads(r[0])) for r in rows]
 
     # durable delivery --------------------------------------------------------
     def inbox_put(
@@ -577,6 +592,10 @@ class SQLiteStore:
                     case.triggers, case.choices, case.deleted_by_request = {}, [], True
                     case.updated_at = now
                     self._write_case(db, case, now)
+                    # The means to reach them lasts as the safety record, not longer.
+                    db.execute(
+                        "UPDATE contacts SET expires_at=? WHERE user=?", (case.expires_at, user)
+                    )
                     kept = case.id
                 else:
                     db.execute("DELETE FROM cases WHERE id=?", (case.id,))
