@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|chat|assess|services|operators|telegram`.
+"""Command line: `python -m bot run|chat|assess|services|operators|telegram|keys`.
 
 The sub-commands and their flags are a stable contract (DESIGN.md "Command line"):
 operators, scripts and external checks call them.
@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     telegram = sub.add_parser("telegram", help="Telegram set-up")
     tg_sub = telegram.add_subparsers(dest="action", required=True)
     tg_sub.add_parser("set-webhook")
+    keys = sub.add_parser("keys", help="encryption keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    keys_sub.add_parser(
+        "rotate", help="re-encrypt every stored item with the newest DATA_KEY (resumable)"
+    )
     return parser
 
 
@@ -96,6 +101,25 @@ def _add_operator(username: str, role: str) -> int:
     return 0
 
 
+def _rotate_keys() -> int:
+    import time
+
+    from bot.config import load_config
+    from bot.spool import Spool
+    from bot.store import open_store
+    from bot.store.crypto import Crypto
+    from bot.store.rotation import run
+
+    config = load_config()
+    crypto = Crypto(config.data_keys)
+    spooled = Spool(config.data_dir, crypto).needing_old_key()
+    store = open_store(config)
+    try:
+        return run(store, spooled, crypto.rotating, time.time(), sys.stdout, sys.stderr)
+    finally:
+        store.close()
+
+
 def _negative_values(argv: Sequence[str]) -> list[str]:
     """Let `--near -13.53,-71.97` work: argparse would read the value as an option."""
     out: list[str] = []
@@ -130,6 +154,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return worker(args.role)
     if args.command == "operators" and args.action == "add":
         return _add_operator(args.username, args.role)
+    if args.command == "keys" and args.action == "rotate":
+        return _rotate_keys()
     if args.command == "telegram" and args.action == "set-webhook":
         from bot.serve import set_webhook
 

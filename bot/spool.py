@@ -83,6 +83,15 @@ class Spool:
     def pending(self) -> bool:
         return self.path.exists() and self.path.stat().st_size > 0
 
+    def needing_old_key(self) -> int:
+        """Lines the newest key cannot read (`keys rotate`: the worker replays them
+        into the store, where they are re-encrypted, once the store is reachable)."""
+        if not self.pending():
+            return 0
+        with self._locked():
+            lines = self.path.read_bytes().splitlines() if self.path.exists() else []
+        return sum(1 for line in lines if line.strip() and not self.crypto.is_current(line))
+
     def replay(self, store: Store, now: float) -> int:
         """Move spooled messages into the inbox in order; the file shrinks as it goes.
 

@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 from bot.channels.delivery import RateLimiter
-from bot.config import load_config, new_data_key
+from bot.config import Config, load_config, new_data_key
 from bot.engine.types import Inbound, Session
 from bot.runtime import Runtime
 from bot.store.crypto import Crypto
@@ -106,28 +106,39 @@ def wa_form(sid: str, sender: str, body: str) -> dict[str, str]:
     }
 
 
-def running_stack(kind: str, tmp_path: Path, make_store: Callable[..., Any]) -> Iterator[Stack]:
-    """A stack on `kind` ("sqlite" or "redis"); a generator for a pytest fixture."""
-    telegram, twilio = fake_telegram(), fake_twilio()
-    key = new_data_key()
-    config = load_config(
+def stack_config(data_key: str, tmp_path: Path, telegram_url: str, twilio_url: str) -> Config:
+    return load_config(
         {
             "DATA_DIR": str(tmp_path),
             "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU",
-            "DATA_KEY": key,
+            "DATA_KEY": data_key,
             "PUBLIC_BASE_URL": PUBLIC,
             "TELEGRAM_BOT_TOKEN": TG_TOKEN,
             "TELEGRAM_WEBHOOK_SECRET": TG_SECRET,
-            "TELEGRAM_API_BASE_URL": telegram.url,
+            "TELEGRAM_API_BASE_URL": telegram_url,
             "TWILIO_ACCOUNT_SID": TW_SID,
             "TWILIO_AUTH_TOKEN": TW_TOKEN,
             "TWILIO_WHATSAPP_NUMBER": TW_NUMBER,
-            "TWILIO_API_BASE_URL": twilio.url,
+            "TWILIO_API_BASE_URL": twilio_url,
             "TWILIO_SMS_NUMBER": TW_SMS,
             "OPERATOR_HOURS": "mon-sun 00:00-23:59",
         }
     )
-    store = make_store(kind, Crypto([key]))
+
+
+def running_stack(
+    kind: str,
+    tmp_path: Path,
+    make_store: Callable[..., Any],
+    data_key: str | None = None,
+    store: Any = None,
+) -> Iterator[Stack]:
+    """A stack on `kind` ("sqlite" or "redis"); a generator for a pytest fixture. With
+    `store`, the stack runs on that store (a restart with a new DATA_KEY)."""
+    telegram, twilio = fake_telegram(), fake_twilio()
+    key = data_key or new_data_key()
+    config = stack_config(key, tmp_path, telegram.url, twilio.url)
+    store = store or make_store(kind, Crypto([key]))
     fast = RateLimiter(per_second=10_000, per_recipient_per_second=10_000)
     runtime = Runtime(config, store_override=store, limiter=fast)
     server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)

@@ -420,3 +420,29 @@ def test_failed_logins_are_counted_across_processes_in_the_store(kind, make_stor
     assert not second.blocked("ana", "203.0.113.9")
     assert first.failed("ana", "203.0.113.9")  # the fifth, wherever it lands
     assert second.blocked("ana", "203.0.113.9") and not second.blocked("ana", "192.0.2.10")
+
+
+@pytest.mark.parametrize("guess", ["changeme", "a", "secret", "dev"])
+def test_a_session_cookie_forged_with_a_guessed_key_opens_nothing(app, guess: str) -> None:
+    """The review forged a supervisor's cookie with the weak SECRET_KEY it guessed.
+    Production refuses weak keys at start-up (tests/test_config.py); here, a real
+    supervisor session re-signed with a guess is a stranger's, while the same session
+    re-signed with the real key opens the audit log (so the test can fail)."""
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    def signer(secret: str):
+        holder = Flask("signer")
+        holder.secret_key = secret
+        return SecureCookieSessionInterface().get_signing_serializer(holder)
+
+    name = app.config["SESSION_COOKIE_NAME"]
+    sara = app.test_client()
+    login(sara, "sara")
+    payload = signer(app.secret_key).loads(sara.get_cookie(name).value)
+    for secret, expected in ((guess, 302), (app.secret_key, 200)):
+        client = app.test_client()
+        client.set_cookie(name, signer(secret).dumps(payload))
+        answer = client.get("/console/audit")
+        assert answer.status_code == expected, secret
+    assert "/console/login" in app.test_client().get("/console/audit").headers["Location"]

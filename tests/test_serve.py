@@ -4,6 +4,7 @@ and the guarantees that need processes to die: a SIGKILLed worker, a stopped Red
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -214,15 +215,29 @@ def test_store_down_answers_inline_then_replays_in_order(tmp_path: Path, private
         telegram.stop()
 
 
-def test_run_refuses_a_huge_body_before_buffering_it(tmp_path: Path) -> None:
-    """An unauthenticated 200 MB POST: waitress itself answers 413 from the headers and
-    writes nothing to disk (its default would buffer up to 1 GB beside the data)."""
+def _procfile_web(port: int) -> list[str]:
+    """The Procfile's web command as the platform runs it, on this port."""
+    line = next(
+        line for line in (paths.ROOT / "Procfile").read_text().splitlines()
+        if line.startswith("web:")
+    )  # fmt: skip
+    args = shlex.split(line.removeprefix("web:").replace("$PORT", str(port)))
+    return [str(Path(sys.executable).parent / args[0]), *args[1:]]
+
+
+@pytest.mark.parametrize("mode", ["bot run", "Procfile web"])
+def test_run_refuses_a_huge_body_before_buffering_it(tmp_path: Path, mode: str) -> None:
+    """An unauthenticated 200 MB POST is answered 413 from its headers and nothing is
+    written to disk: by waitress itself under `bot run` (its default would buffer up to
+    1 GB beside the data); under gunicorn, which streams bodies to the app and buffers
+    none, by Flask's MAX_CONTENT_LENGTH before a byte of the body is read."""
     port, scratch = free_port(), tmp_path / "tmp"
     scratch.mkdir()
     env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(port), "TMPDIR": str(scratch)}
     for name in ("PUBLIC_BASE_URL", "TELEGRAM_BOT_TOKEN"):
         env.pop(name, None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=paths.ROOT, env=env,
+    command = [sys.executable, "-m", "bot", "run"] if mode == "bot run" else _procfile_web(port)
+    proc = subprocess.Popen(command, cwd=paths.ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200)

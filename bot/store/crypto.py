@@ -38,7 +38,9 @@ class Crypto:
         if not data_keys:
             raise CryptoError("no DATA_KEY configured")
         keys = [_fernet_key(k) for k in data_keys]
-        self._fernet = MultiFernet([Fernet(k) for k in keys])
+        self._newest = Fernet(keys[0])
+        self._fernet = MultiFernet([self._newest, *(Fernet(k) for k in keys[1:])])
+        self.rotating = len(keys) > 1
         # Hash keys are derived, so the encryption key itself never touches an HMAC.
         self._hash_keys = [
             hmac.new(base64.urlsafe_b64decode(k), b"lookup-v1", hashlib.sha256).digest()
@@ -54,6 +56,21 @@ class Crypto:
     def decrypt(self, token: bytes | str) -> bytes:
         try:
             return self._fernet.decrypt(token.encode() if isinstance(token, str) else token)
+        except InvalidToken as exc:
+            raise CryptoError("data cannot be decrypted with the configured DATA_KEY") from exc
+
+    def is_current(self, token: bytes | str) -> bool:
+        """Whether the newest key alone reads this token (it needs no older key)."""
+        try:
+            self._newest.decrypt(token.encode() if isinstance(token, str) else token)
+            return True
+        except InvalidToken:
+            return False
+
+    def rotate(self, token: bytes | str) -> bytes:
+        """The same data encrypted with the newest key (`keys rotate`)."""
+        try:
+            return self._fernet.rotate(token.encode() if isinstance(token, str) else token)
         except InvalidToken as exc:
             raise CryptoError("data cannot be decrypted with the configured DATA_KEY") from exc
 

@@ -28,6 +28,10 @@ from bot.store.records import (
     Operator,
     OutboxItem,
 )
+from bot.store.rotation import Progress, RotationReport
+
+# The dead-letter reason of a queued item that no configured DATA_KEY decrypts.
+UNREADABLE = "cannot be decrypted with the configured DATA_KEY (a key removed too early?)"
 
 
 class StoreUnavailable(RuntimeError):
@@ -144,5 +148,11 @@ class Store(Protocol):
     # lifecycle ---------------------------------------------------------------
     def delete_user(self, user: str, now: float) -> Deletion: ...
     def purge_expired(self, now: float) -> int: ...
+    def rotate_keys(
+        self, now: float, batch: int = 200, progress: Progress | None = None
+    ) -> RotationReport:
+        """Re-encrypt every item with the newest key and re-link every person under its
+        newest lookup hash; resumable (bot/store/rotation.py)."""
+
     def ping(self) -> bool: ...
     def close(self) -> None: ...

@@ -21,9 +21,9 @@ from typing import Any
 
 import redis
 
-from bot.store.crypto import Crypto
+from bot.store.crypto import Crypto, CryptoError
 from bot.store.keys import Keys
-from bot.store.port import LeaseLost, StoreUnavailable
+from bot.store.port import UNREADABLE, LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CLOSED_CASE_TTL,
@@ -51,6 +51,7 @@ from bot.store.records import (
     new_id,
     queue_order,
 )
+from bot.store.rotation import Progress, RotationReport, count_batch
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,22 @@ _LEASE = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+# Compare-and-set for `keys rotate`: replace an item only if nobody changed it since
+# it was read (the TTL stays). KEYS[1]; ARGV: kind, field or index, old, new.
+_SWAP = """
+local kind, where, old, new = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if kind == 'string' then
+  if redis.call('GET', KEYS[1]) ~= old then return 0 end
+  redis.call('SET', KEYS[1], new, 'KEEPTTL')
+elseif kind == 'hash' then
+  if redis.call('HGET', KEYS[1], where) ~= old then return 0 end
+  redis.call('HSET', KEYS[1], where, new)
+else
+  if redis.call('LINDEX', KEYS[1], tonumber(where)) ~= old then return 0 end
+  redis.call('LSET', KEYS[1], tonumber(where), new)
+end
 return 1
 """
 _RELEASE = """
@@ -103,6 +120,7 @@ class RedisStore:
         self._inbox_put = self.r.register_script(_INBOX_PUT)
         self._lease = self.r.register_script(_LEASE)
         self._release = self.r.register_script(_RELEASE)
+        self._swap = self.r.register_script(_SWAP)
         self._groups: set[str] = set()
         self.stats: Counter[str] = Counter()
 
@@ -471,7 +489,9 @@ class RedisStore:
         found = self._entries(self.keys.inbox(partition), WORKERS, partition, limit, consumer)
         items = []
         for entry_id, fields in found:
-            data = self.crypto.decrypt_json(fields["blob"])
+            data = self._readable(self.keys.inbox(partition), WORKERS, entry_id, fields, now)
+            if data is None:
+                continue
             at = float(entry_id.split("-")[0]) / 1000
             items.append(
                 InboxItem(
@@ -495,7 +515,9 @@ class RedisStore:
         metas = self._call(pipe.execute) if found else []
         items = []
         for (entry_id, fields), meta in zip(found, metas, strict=True):
-            data = self.crypto.decrypt_json(fields["blob"])
+            data = self._readable(self.keys.outbox(partition), SENDERS, entry_id, fields, now)
+            if data is None:
+                continue
             items.append(
                 OutboxItem(
                     entry_id,
@@ -509,6 +531,22 @@ class RedisStore:
                 )
             )
         return items
+
+    def _readable(
+        self, stream: str, group: str, entry_id: str, fields: dict, now: float
+    ) -> dict[str, Any] | None:
+        """A queued item no configured key reads (an old key removed before `keys rotate`
+        finished) is set aside as a dead letter, so the rest of its partition goes on."""
+        try:
+            return self.crypto.decrypt_json(fields["blob"])
+        except CryptoError:
+            partition = int(stream.rsplit(":", 1)[1])
+            pipe = self.r.pipeline(transaction=True)
+            pipe.xack(stream, group, entry_id)
+            pipe.xdel(stream, entry_id)
+            self._dead(pipe, fields["channel"].decode(), partition, 0, UNREADABLE, now)
+            self._call(pipe.execute)
+            return None
 
     def _outbox_remove(self, pipe: Any, item: OutboxItem) -> None:
         stream = self.keys.outbox(item.partition)
@@ -638,6 +676,109 @@ class RedisStore:
         removed = sum(int(n or 0) for n in self._call(pipe.execute))
         self.list_cases(now, state=None)  # drops queue members whose case expired
         return removed
+
+    def rotate_keys(
+        self, now: float, batch: int = 200, progress: Progress | None = None
+    ) -> RotationReport:
+        """Re-encrypt with the newest key and re-link people (bot/store/rotation.py).
+
+        Strings, the private part of cases and list items are swapped in place. Stream
+        entries (inbox, outbox) cannot be: they are counted as still queued, and leave
+        within seconds as the worker and sender process them."""
+        k, report = self.keys, RotationReport()
+        for kind, pattern in (("contacts", k.contact("*")), ("sessions", k.session("*")),
+                              ("operators", k.operator("*"))):  # fmt: skip
+            self._rotate_keys(report, kind, pattern, "string", batch, progress)
+        self._rotate_keys(report, "cases", k.case("*"), "hash", batch, progress)
+        for kind, pattern in (("case_messages", k.case_messages("*")),
+                              ("consents", k.consents("*"))):  # fmt: skip
+            self._rotate_keys(report, kind, pattern, "list", batch, progress)
+        for partition in range(PARTITIONS):
+            for kind, stream in (("inbox", k.inbox(partition)), ("outbox", k.outbox(partition))):
+                entries = self._call(self.r.xrange, stream)
+                entry = report.kind(kind)
+                entry.checked += len(entries)
+                entry.waiting += sum(
+                    1 for _, f in entries if b"blob" in f and not self.crypto.is_current(f[b"blob"])
+                )
+        self._relink(report)
+        return report
+
+    def _scan(self, pattern: str, batch: int) -> list[bytes]:
+        return list(self._call(self.r.scan_iter, match=pattern, count=batch))
+
+    def _rotate_keys(
+        self,
+        report: RotationReport,
+        kind: str,
+        pattern: str,
+        shape: str,
+        batch: int,
+        progress: Progress | None,
+    ) -> None:
+        names = self._scan(pattern, batch)
+        for start in range(0, len(names), batch):
+            chunk, checked, rotated = names[start : start + batch], 0, 0
+            for name in chunk:
+                items: list[tuple[str, bytes | None]]
+                if shape == "string":
+                    items = [("", self._call(self.r.get, name))]
+                elif shape == "hash":
+                    items = [("private", self._call(self.r.hget, name, "private"))]
+                else:
+                    items = list(
+                        (str(i), v) for i, v in enumerate(self._call(self.r.lrange, name, 0, -1))
+                    )
+                for where, token in items:
+                    if token is None:
+                        continue
+                    checked += 1
+                    if self.crypto.is_current(token):
+                        continue
+                    try:
+                        fresh = self.crypto.rotate(token)
+                    except CryptoError:
+                        report.kind(kind).unreadable += 1
+                        continue
+                    rotated += int(
+                        self._call(self._swap, keys=[name], args=[shape, where, token, fresh])
+                    )
+            count_batch(report, kind, checked, rotated, progress)
+
+    def _relink(self, report: RotationReport) -> None:
+        """Give each person with a contact the newest key's lookup hash, drop the rest."""
+        k = self.keys
+        prefix = k.contact("").encode()
+        for name in self._scan(k.contact("*"), 500):
+            user = name[len(prefix) :].decode()
+            raw = self._call(self.r.get, name)
+            try:
+                contact = self.crypto.decrypt_json(raw) if raw else None
+            except CryptoError:
+                continue
+            if not contact:
+                continue
+            newest = self.crypto.lookup_hashes(f"{contact['channel']}:{contact['address']}")[0]
+            linked = [h.decode() for h in self._call(self.r.smembers, k.identities_of(user))]
+            if not linked or linked == [newest]:
+                continue
+            ttl = max(self._call(self.r.pttl, k.identity(h)) for h in linked)
+            if ttl <= 0:  # every link has expired: the person is already forgotten
+                continue
+            pipe = self.r.pipeline(transaction=True)
+            pipe.set(k.identity(newest), user, px=ttl)
+            pipe.sadd(k.identities_of(user), newest)
+            for old in (h for h in linked if h != newest):
+                pipe.delete(k.identity(old))
+                pipe.srem(k.identities_of(user), old)
+            self._call(pipe.execute)
+            report.relinked += 1
+        users = {n[len(prefix) :] for n in self._scan(k.contact("*"), 500)}
+        sets = self._scan(k.identities_of("*"), 500)
+        ids_prefix = len(k.identities_of("").encode())
+        report.unlinked = sum(
+            int(self._call(self.r.scard, s)) for s in sets if s[ids_prefix:] not in users
+        )
 
     def persistence_warning(self) -> str | None:
         """A warning when this server would lose acknowledged messages on a crash."""

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bot.store.crypto import Crypto
-from bot.store.port import LeaseLost, StoreUnavailable
+from bot.store.crypto import Crypto, CryptoError
+from bot.store.port import UNREADABLE, LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CLOSED_CASE_TTL,
@@ -41,6 +41,7 @@ from bot.store.records import (
     new_id,
     queue_order,
 )
+from bot.store.rotation import Progress, RotationReport, count_batch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires_at REAL NOT NULL);
@@ -84,6 +85,12 @@ CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, n INTEGER NOT NULL, e
 CREATE TABLE IF NOT EXISTS operators (username TEXT PRIMARY KEY, blob BLOB NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS case_stats (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL, expires_at REAL NOT NULL);
 """
+# (table, key column, encrypted column): everything `keys rotate` re-encrypts.
+ENCRYPTED_COLUMNS = (
+    ("contacts", "user", "address"), ("sessions", "user", "blob"), ("cases", "id", "private"),
+    ("case_messages", "seq", "blob"), ("consents", "seq", "blob"), ("inbox", "seq", "blob"),
+    ("outbox", "seq", "blob"), ("operators", "username", "blob"),
+)  # fmt: skip
 EXPIRING_TABLES = (
     "identities", "contacts", "sessions", "seen", "cases", "case_messages", "consents", "audit",
     "inbox", "outbox", "dead_letters", "leases", "operators", "counters", "case_stats",
@@ -454,7 +461,9 @@ class SQLiteStore:
         )
         items = []
         for seq, channel, blob, received in rows:
-            data = self.crypto.decrypt_json(blob)
+            data = self._readable("inbox", seq, channel, partition, blob, now)
+            if data is None:
+                continue
             items.append(
                 InboxItem(str(seq), partition, channel, data["address"], data["inbound"], received)
             )
@@ -470,7 +479,9 @@ class SQLiteStore:
         )
         items = []
         for seq, channel, blob, created, attempts, not_before in rows:
-            data = self.crypto.decrypt_json(blob)
+            data = self._readable("outbox", seq, channel, partition, blob, now)
+            if data is None:
+                continue
             items.append(
                 OutboxItem(
                     str(seq),
@@ -484,6 +495,19 @@ class SQLiteStore:
                 )
             )
         return items
+
+    def _readable(
+        self, table: str, seq: int, channel: str, partition: int, blob: bytes, now: float
+    ) -> dict[str, Any] | None:
+        """A queued item no configured key reads (an old key removed before `keys rotate`
+        finished) is set aside as a dead letter, so the rest of its partition goes on."""
+        try:
+            return self.crypto.decrypt_json(blob)
+        except CryptoError:
+            with self._tx() as db:
+                db.execute(f"DELETE FROM {table} WHERE seq=?", (seq,))  # noqa: S608
+                self._dead(db, channel, partition, 0, UNREADABLE, now)
+            return None
 
     def outbox_done(
         self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None
@@ -605,6 +629,84 @@ class SQLiteStore:
             if kept is None:
                 db.execute("DELETE FROM contacts WHERE user=?", (user,))
             return Deletion(kept_safety_record=kept is not None, case_id=kept)
+
+    def rotate_keys(
+        self, now: float, batch: int = 200, progress: Progress | None = None
+    ) -> RotationReport:
+        """Re-encrypt with the newest key and re-link people (bot/store/rotation.py)."""
+        report = RotationReport()
+        for table, key, column in ENCRYPTED_COLUMNS:
+            self._rotate_table(report, table, key, column, batch, progress)
+        self._relink(report, now, batch)
+        if report.done:
+            # Old ciphertext must not linger in free pages or the WAL.
+            self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db().execute("VACUUM")
+        return report
+
+    def _rotate_table(
+        self,
+        report: RotationReport,
+        table: str,
+        key: str,
+        column: str,
+        batch: int,
+        progress: Progress | None,
+    ) -> None:
+        after: Any = "" if key != "seq" else -1
+        select = f"SELECT {key}, {column} FROM {table} WHERE {key}>? ORDER BY {key} LIMIT ?"  # noqa: S608
+        update = f"UPDATE {table} SET {column}=? WHERE {key}=? AND {column}=?"  # noqa: S608
+        while True:
+            rows = self._read(select, (after, batch))
+            if not rows:
+                return
+            rotated = 0
+            with self._tx() as db:
+                for pk, token in rows:
+                    if self.crypto.is_current(token):
+                        continue
+                    try:
+                        fresh = self.crypto.rotate(token)
+                    except CryptoError:
+                        report.kind(table).unreadable += 1
+                        continue
+                    rotated += db.execute(update, (fresh, pk, token)).rowcount
+            count_batch(report, table, len(rows), rotated, progress)
+            after = rows[-1][0]
+
+    def _relink(self, report: RotationReport, now: float, batch: int) -> None:
+        """Give each person with a contact the newest key's lookup hash, drop the rest."""
+        after = ""
+        while True:
+            rows = self._read(
+                "SELECT user, channel, address FROM contacts WHERE user>? ORDER BY user LIMIT ?",
+                (after, batch),
+            )
+            if not rows:
+                break
+            with self._tx() as db:
+                for user, channel, token in rows:
+                    try:
+                        address = self.crypto.decrypt(token).decode()
+                    except CryptoError:
+                        continue
+                    newest = self.crypto.lookup_hashes(f"{channel}:{address}")[0]
+                    links = db.execute(
+                        "SELECT hash, expires_at FROM identities WHERE user=?", (user,)
+                    ).fetchall()
+                    if not links or [h for h, _ in links] == [newest]:
+                        continue
+                    expires = max(e for _, e in links)
+                    db.execute("DELETE FROM identities WHERE user=?", (user,))
+                    db.execute(
+                        "INSERT OR REPLACE INTO identities(hash, user, expires_at) VALUES (?,?,?)",
+                        (newest, user, expires),
+                    )
+                    report.relinked += 1
+            after = rows[-1][0]
+        report.unlinked = self._read(
+            "SELECT count(*) FROM identities WHERE user NOT IN (SELECT user FROM contacts)"
+        )[0][0]
 
     def purge_expired(self, now: float) -> int:
         removed = 0
