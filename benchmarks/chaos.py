@@ -164,6 +164,7 @@ def compare(
     expected: dict[str, list[str]],
     sent: list[tuple[str, str, float]],
     inline: list[tuple[str, str, float]] | None = None,
+    duplicates: list[tuple[str, float]] | None = None,
 ) -> dict[str, int]:
     """Walk each person's received replies against the expected ones, in order. A reply
     given inline in the webhook's answer (the urgent numbers) is delivered by design
@@ -172,23 +173,26 @@ def compare(
     for chat, text, _ in inline or []:
         if text in expected.get(chat, []):
             expected[chat].remove(text)
-    got: dict[str, list[str]] = defaultdict(list)
-    for chat, text, _ in sent:
-        got[chat].append(text)
+    got: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for chat, text, at in sent:
+        got[chat].append((text, at))
     lost = dups = disorder = 0
     for chat, want in expected.items():
         i = 0
-        matched: set[int] = set()
-        for text in got.get(chat, []):
+        first: dict[str, float] = {}  # when each text first arrived
+        for text, at in got.get(chat, []):
             if i < len(want) and text == want[i]:
-                matched.add(i)
+                first.setdefault(text, at)
                 i += 1
             elif text in want[:i]:
                 dups += 1
+                if duplicates is not None:  # who, and when the first copy arrived
+                    duplicates.append((chat, first.get(text, at)))
             elif text in want[i:]:
                 disorder += 1
                 j = want.index(text, i)
                 lost += j - i  # skipped ones count as lost unless they come later
+                first.setdefault(text, at)
                 i = j + 1
             else:
                 disorder += 1
@@ -328,11 +332,31 @@ def base_env(data_dir: Path, api: ThreadingHTTPServer, port: int) -> dict[str, s
     return env
 
 
+SEND_WINDOW = 2.0  # seconds: a platform call in flight when its sender was killed
+
+
+def window_duplicates(
+    duplicates: list[tuple[str, float]], kills_at: list[float]
+) -> list[tuple[str, float]]:
+    """The duplicates guarantee 7 allows: a reply the platform accepted just before its
+    sender was killed (so never acknowledged), sent again by the next one. The sender
+    has many people's replies in flight at once, so a kill may repeat one reply per
+    person in flight, never two of one person's."""
+    allowed, seen = [], set()
+    for chat, at in duplicates:
+        kill = next((k for k in kills_at if at <= k <= at + SEND_WINDOW), None)
+        if kill is not None and (chat, kill) not in seen:
+            seen.add((chat, kill))
+            allowed.append((chat, at))
+    return allowed
+
+
 def figures(expected, api, persons, store, kills, user_of, inline) -> dict[str, Any]:
     with api.lock:
         sent = list(api.sent)
-    result = compare(expected, sent, inline)
-    window = min(result["duplicated"], kills["sender"])
+    duplicates: list[tuple[str, float]] = []
+    result = compare(expected, sent, inline, duplicates)
+    window = len(window_duplicates(duplicates, kills["sender_at"]))
     risky = [p for p in persons if p.risky]
     now = time.time()
     found = 0
@@ -386,7 +410,7 @@ def run_redis(n_people: int, risky: int, tmp: Path) -> dict[str, Any]:
     crypto = Crypto([key])
     store = RedisStore(url, crypto)
     service = ConversationService(build_engine(operator_hours=HOURS), store, crypto)
-    kills = {"worker": 0, "sender": 0}
+    kills: dict[str, Any] = {"worker": 0, "sender": 0, "sender_at": []}
     driver = Driver(lambda: base, persons, pace=PACE)
     drive = threading.Thread(target=driver.run)
     drive.start()
@@ -399,6 +423,7 @@ def run_redis(n_people: int, risky: int, tmp: Path) -> dict[str, Any]:
         time.sleep(2)
         senders[0].kill()
         kills["sender"] += 1
+        kills["sender_at"].append(time.monotonic())
         senders[0].start()
         time.sleep(1)
         # an item that cannot be sent: set aside alone, everyone else served
@@ -453,7 +478,7 @@ def run_sqlite(n_people: int, risky: int, tmp: Path, lock_seconds: float) -> dic
     persons = people(n_people, risky, seed=11)
     expected = reference(persons, tmp)
     crypto = Crypto([key])
-    kills = {"worker": 0, "sender": 0}
+    kills: dict[str, Any] = {"worker": 0, "sender": 0, "sender_at": []}
     driver = Driver(lambda: base, persons, pace=PACE)
     drive = threading.Thread(target=driver.run)
     drive.start()
@@ -464,6 +489,7 @@ def run_sqlite(n_people: int, risky: int, tmp: Path, lock_seconds: float) -> dic
             bot.kill()  # web, worker and sender together: `bot run` is one process
             kills["worker"] += 1
             kills["sender"] += 1
+            kills["sender_at"].append(time.monotonic())
             bot.start()
             wait_until(lambda: httpx.get(f"{base}/healthz").status_code == 200)
         time.sleep(1)
@@ -492,8 +518,6 @@ def broken(r: dict[str, Any]) -> list[str]:
     problems = [k for k in ("lost", "duplicated", "out_of_order") if r[k]]
     if r["escalations_found"] != r["escalations_expected"]:
         problems.append("escalations")
-    if r["sender_window_duplicates"] > r["sender_kills"]:
-        problems.append("sender_window_duplicates")
     if r["max_urgent_reply_s"] > 5:
         problems.append("max_urgent_reply_s")
     return problems

@@ -57,6 +57,11 @@ class Config:
     operator_hours: str = DEFAULT_HOURS
     operator_alert_telegram_chat: str | None = None
     closed_case_days: int = 30  # a closed case and its messages, then counts only
+    # Messages per second a channel may send in all (the per-chat limit is fixed):
+    # Telegram allows about 30 per bot; a Twilio WhatsApp sender 10 by default, up to 50
+    # once Twilio approves more (what exceeds it waits in Twilio's queue, up to 4 h).
+    telegram_mps: float = 28.0
+    twilio_mps: float = 10.0
 
     @property
     def production(self) -> bool:
@@ -181,6 +186,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     except ValueError as exc:
         raise ConfigError("TRUSTED_PROXIES must be a number of proxies (0, 1, 2...)") from exc
     closed_case_days = _days(env, "CLOSED_CASE_DAYS", 30)
+    telegram_mps = _rate(env, "TELEGRAM_MESSAGES_PER_SECOND", 28.0)
+    twilio_mps = _rate(env, "TWILIO_MESSAGES_PER_SECOND", 10.0)
     return Config(
         data_dir=data_dir,
         port=port,
@@ -201,7 +208,20 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         operator_hours=env.get("OPERATOR_HOURS") or DEFAULT_HOURS,
         operator_alert_telegram_chat=env.get("OPERATOR_ALERT_TELEGRAM_CHAT") or None,
         closed_case_days=closed_case_days,
+        telegram_mps=telegram_mps,
+        twilio_mps=twilio_mps,
     )
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    try:
+        rate = float(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of messages per second, not {raw!r}") from exc
+    if not 0 < rate <= 100_000:
+        raise ConfigError(f"{name} must be a positive number of messages per second")
+    return rate
 
 
 def _days(env: Mapping[str, str], name: str, default: int) -> int:

@@ -19,7 +19,7 @@ from typing import TypeVar
 from bot.bootstrap import build_engine
 from bot.cases.handlers import lead_for_words
 from bot.channels import sms, telegram, whatsapp
-from bot.channels.delivery import ChannelSender, RateLimiter
+from bot.channels.delivery import CONCURRENCY, ChannelSender, RateLimiter
 from bot.channels.media import MediaFetcher
 from bot.config import Config
 from bot.conversation import ANSWERED_INLINE, ConversationService, inline_digest
@@ -53,6 +53,8 @@ class Runtime:
     senders_override: dict[str, ChannelSender] | None = None
     limiter: RateLimiter | None = None  # tests pass a fast one; production uses the defaults
     on_urgent: list = field(default_factory=list)
+    # Called after a message is recorded in the inbox (the worker of this process wakes).
+    on_recorded: list[Callable[[], None]] = field(default_factory=list)
     store_deadline: float = WEBHOOK_STORE_DEADLINE
     # What the last store call on the webhook path found (for /healthz, which must never
     # wait for the store itself). None until the first call.
@@ -160,6 +162,8 @@ class Runtime:
             )
             if not added:
                 log.info("%s redelivery ignored", channel)
+            for wake in self.on_recorded:
+                wake()
             return True
         except StoreUnavailable:
             self.spool.append(record)  # a late inbox_put is harmless: the dedup key
@@ -239,18 +243,25 @@ class Runtime:
             # Its own Bot: an HTTP client is bound to the event loop it first ran on,
             # and the sender's loop is not the polling thread's.
             bot = telegram.make_bot(
-                self.config.telegram_bot_token, self.config.telegram_api_base_url
+                self.config.telegram_bot_token, self.config.telegram_api_base_url, CONCURRENCY
             )
-            out[telegram.NAME] = telegram.TelegramSender(bot, self.limiter)
+            out[telegram.NAME] = telegram.TelegramSender(
+                bot, self.limiter or self._limit(self.config.telegram_mps)
+            )
         c = self.config
         if c.twilio_account_sid and c.twilio_auth_token and c.twilio_whatsapp_number:
             out[whatsapp.NAME] = whatsapp.WhatsAppSender(
                 c.twilio_account_sid, c.twilio_auth_token, c.twilio_whatsapp_number,
-                c.twilio_api_base_url, self.limiter,
+                c.twilio_api_base_url, self.limiter or self._limit(c.twilio_mps),
             )  # fmt: skip
         if c.twilio_account_sid and c.twilio_auth_token and c.twilio_sms_number:
             out[sms.NAME] = sms.SmsSender(
                 c.twilio_account_sid, c.twilio_auth_token, c.twilio_sms_number,
-                c.twilio_api_base_url, self.limiter,
+                c.twilio_api_base_url, self.limiter or self._limit(c.twilio_mps),
             )  # fmt: skip
         return out
+
+    @staticmethod
+    def _limit(per_second: float) -> RateLimiter:
+        """A channel's limits: `per_second` in all, about one per second per person."""
+        return RateLimiter(per_second=per_second, per_recipient_per_second=1)

@@ -19,9 +19,19 @@ from bot.channels import telegram
 from bot.config import Config, load_config
 from bot.conversation import inbound_to_dict
 from bot.runtime import Runtime
+from bot.web import MAX_BODY
 from bot.worker import Sender, Worker
 
 log = logging.getLogger(__name__)
+
+# How `bot run` serves (the benchmark's empty endpoint uses the same). Platforms hold
+# many connections open at once (Twilio opens one per message, Telegram up to 100):
+# waitress's default limit of 100 open connections made webhooks queue for seconds
+# behind idle keep-alive connections. Idle ones are closed after 30 s. Bodies over
+# MAX_BODY are refused by waitress itself, before it buffers them to disk (its default
+# accepts 1 GB, written beside the SQLite file and the spool).
+WAITRESS = {"threads": 16, "connection_limit": 1000, "channel_timeout": 30,
+            "max_request_body_size": MAX_BODY}  # fmt: skip
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -36,15 +46,19 @@ def start_loops(
     runtime: Runtime, stop: threading.Event, role: str = "both"
 ) -> list[threading.Thread]:
     threads = []
+    loops: list[Worker | Sender] = []
     if role in ("both", "worker"):
         worker = Worker(runtime.store, runtime.service, runtime.spool)
-        threads.append(
-            threading.Thread(target=worker.run_forever, args=(stop,), name="worker", daemon=True)
-        )
+        runtime.on_recorded.append(worker.wake.set)  # a webhook in this process wakes it
+        loops.append(worker)
     if role in ("both", "sender"):
         sender = Sender(runtime.store, runtime.senders)
+        if role == "both":
+            worker.on_work = sender.wake.set
+        loops.append(sender)
+    for loop in loops:
         threads.append(
-            threading.Thread(target=sender.run_forever, args=(stop,), name="sender", daemon=True)
+            threading.Thread(target=loop.run_forever, args=(stop,), name=loop.kind, daemon=True)
         )
     for thread in threads:
         thread.start()
@@ -113,7 +127,7 @@ def announce(config: Config, out: TextIO, polling: bool, console: bool) -> None:
 def run(out: TextIO = sys.stdout) -> int:
     from waitress.server import create_server
 
-    from bot.web import MAX_BODY, create_app
+    from bot.web import create_app
 
     config = load_config()
     runtime = Runtime(config)
@@ -127,14 +141,7 @@ def run(out: TextIO = sys.stdout) -> int:
         ).start()
     app = create_app(runtime=runtime)
     runtime.warm()
-    # Platforms hold many connections open at once (Twilio opens one per message, Telegram
-    # up to 100): waitress's default limit of 100 open connections made webhooks queue for
-    # seconds behind idle keep-alive connections. Idle ones are closed after 30 s.
-    # Bodies over MAX_BODY are refused by waitress itself, before it buffers them to disk
-    # (its default accepts 1 GB, written beside the SQLite file and the spool).
-    server = create_server(app, host="0.0.0.0", port=config.port, threads=16,  # noqa: S104
-                           connection_limit=1000, channel_timeout=30,
-                           max_request_body_size=MAX_BODY)  # fmt: skip
+    server = create_server(app, host="0.0.0.0", port=config.port, **WAITRESS)  # noqa: S104
     announce(config, out, polling, console="console" in app.blueprints)
 
     def serve() -> None:

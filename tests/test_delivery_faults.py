@@ -189,6 +189,39 @@ def test_a_busy_person_does_not_delay_anyone_else(store) -> None:
     assert busy == [f"busy-{n}" for n in range(limiter.burst)]  # busy: its burst, in order
 
 
+class SlowPlatform(Recorder):
+    """A platform round trip of 50 ms; records how many sends were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.05)
+        self.in_flight = self.most = 0
+
+    def send(self, address: str, message: dict[str, Any]) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        try:
+            super().send(address, message)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_people_are_sent_to_in_parallel_and_each_keeps_their_order(store) -> None:
+    """A slow platform must not make everyone wait in one line: many people's replies
+    are in flight at once, while one person's replies never overtake each other."""
+    channel = SlowPlatform()
+    for person in range(24):
+        for n in range(3):
+            queue(store, f"p{person}", f"p{person}-{n}", person % PARTITIONS)
+    drain(Sender(store, {"telegram": channel}))
+    assert channel.most > 4, channel.most
+    assert len(channel.sent) == 72 and len(set(channel.sent)) == 72  # each once
+    for person in range(24):
+        mine = [t for a, t in channel.sent if a == f"p{person}"]
+        assert mine == [f"p{person}-{n}" for n in range(3)]
+
+
 def test_urgent_replies_go_first_and_each_person_keeps_order() -> None:
     def item(address: str, text: str, urgent: bool = False) -> OutboxItem:
         message = {"text": text, **({"priority": URGENT_PRIORITY} if urgent else {})}

@@ -12,6 +12,9 @@ from typing import Any, Protocol
 # platform numbers are in its "refs" (a quick exit on Telegram). A channel that cannot
 # delete messages (WhatsApp) never receives one: only channels with refs produce it.
 CLEAR = "clear"
+# Platform calls a sender process keeps in flight at once (bot.worker.Sender), and so
+# the connections each channel's HTTP client pools.
+CONCURRENCY = 32
 
 
 class TransientError(RuntimeError):
@@ -38,7 +41,7 @@ class ChannelSender(Protocol):
 
 class RateLimiter:
     """Limits, global and per recipient (Telegram: about 30/s overall and 1/s per chat;
-    Twilio: about one message per second per sender). Per recipient a short burst is
+    a Twilio WhatsApp sender: 80 messages/s). Per recipient a short burst is
     allowed (`burst` messages, then one per second on average), so that the numbers
     and the notice of an urgent reply arrive together."""
 
@@ -61,8 +64,11 @@ class RateLimiter:
 
     def acquire(self, recipient: str) -> float:
         """Take a slot and return 0, or, when this person must wait, return how long
-        (nothing taken): the sender defers only that person, nobody else waits. The
-        global gap is a few milliseconds shared by everyone: it is simply waited out."""
+        (nothing taken): the sender defers only that person, nobody else waits.
+
+        The global limit is a schedule: each caller reserves the next free slot under
+        the lock and waits for it outside, so concurrent senders are spaced by the gap
+        without queuing behind one another's sleeps."""
         with self._lock:
             now = self.clock()
             times = self._sent.get(recipient)
@@ -70,12 +76,11 @@ class RateLimiter:
                 own = times[0] + self.recipient_gap * self.burst
                 if own > now:
                     return own - now
-            shared = self._last_global + self.global_gap
-            if shared > now:
-                self.sleep(shared - now)
-                now = shared
-            self._take(recipient, now)
-            return 0.0
+            slot = max(now, self._last_global + self.global_gap)
+            self._take(recipient, slot)
+        if slot > now:
+            self.sleep(slot - now)
+        return 0.0
 
     def wait(self, recipient: str) -> None:
         """Block until a slot is free (for callers outside the sender loop)."""

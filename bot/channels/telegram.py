@@ -83,9 +83,14 @@ class Parsed:
         return int(self.dedup_key.rpartition(":")[2])
 
 
-def make_bot(token: str, api_base_url: str) -> Bot:
+def make_bot(token: str, api_base_url: str, connections: int = 1) -> Bot:
+    """The real Bot on this API root; `connections` requests can be in flight at once
+    (python-telegram-bot's default pool holds one connection)."""
     base = api_base_url.rstrip("/")
-    request = HTTPXRequest(connect_timeout=5, read_timeout=10, write_timeout=10, pool_timeout=5)
+    request = HTTPXRequest(
+        connection_pool_size=connections,
+        connect_timeout=5, read_timeout=10, write_timeout=10, pool_timeout=5,
+    )  # fmt: skip
     return Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot", request=request)
 
 
@@ -245,7 +250,9 @@ def numbered(message: dict[str, Any]) -> str:
 
 
 class TelegramSender:
-    """Sends through the real Bot on a private event loop (the worker is synchronous)."""
+    """Sends through the real Bot. The sender's threads call `send` concurrently; the
+    Bot's HTTP client belongs to one event loop, so every call runs on this sender's own
+    loop thread, many requests in flight at once over pooled connections."""
 
     name = NAME
 
@@ -253,11 +260,13 @@ class TelegramSender:
         self.bot = bot
         self.limiter = limiter or RateLimiter(per_second=25, per_recipient_per_second=1)
         self._loop = asyncio.new_event_loop()
-        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="telegram-send", daemon=True
+        )
+        self._thread.start()
 
     def _run(self, coro: Any) -> Any:
-        with self._lock:
-            return self._loop.run_until_complete(coro)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
     def send(self, address: str, message: dict[str, Any]) -> None:
         try:
@@ -275,7 +284,7 @@ class TelegramSender:
             raise TransientError("telegram: retry after", seconds) from exc
         except (Forbidden, BadRequest) as exc:
             raise PermanentError(f"telegram: {exc.__class__.__name__}") from exc
-        except (NetworkError, TelegramError) as exc:  # timeouts and 5xx
+        except (NetworkError, TelegramError, TimeoutError) as exc:  # timeouts and 5xx
             raise TransientError(f"telegram: {exc.__class__.__name__}") from exc
 
     def _clear(self, chat: int | str, refs: list[int]) -> None:
@@ -287,4 +296,6 @@ class TelegramSender:
             )
 
     def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
         self._loop.close()

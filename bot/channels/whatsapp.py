@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
-from bot.channels.delivery import CLEAR, PermanentError, RateLimiter, TransientError
+from bot.channels.delivery import CLEAR, CONCURRENCY, PermanentError, RateLimiter, TransientError
 from bot.engine.types import Inbound
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,12 @@ class WhatsAppSender:
         api_base_url: str = "https://api.twilio.com",
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=10))
+        http = TwilioHttpClient(timeout=10)
+        # The sender calls from many threads: pool as many connections as it keeps in
+        # flight (twilio's own adapter keeps cpu_count + 4, https only).
+        for scheme in ("https://", "http://"):
+            http.session.mount(scheme, HTTPAdapter(pool_maxsize=CONCURRENCY))
+        self.client = Client(account_sid, auth_token, http_client=http)
         self.client.api.base_url = api_base_url.rstrip("/")
         self.client.content.base_url = api_base_url.rstrip("/")
         self._contents: OrderedDict[str, str] = OrderedDict()

@@ -114,11 +114,21 @@ class Store(Protocol):
         recorded (which, under concurrent delivery, may differ from the platform's)."""
 
     def outbox_batch(
-        self, partition: int, now: float, limit: int = 50, consumer: str | None = None
+        self,
+        partition: int,
+        now: float,
+        limit: int = 50,
+        consumer: str | None = None,
+        per_person: int | None = None,
     ) -> list[OutboxItem]:
         """The oldest unsent replies of a partition, in order, including those waiting
         for a retry (`not_before`): the sender keeps each person's order by skipping
-        only that person's later replies."""
+        only that person's later replies. With `per_person`, at most that many of each
+        person (their oldest), so that one person's backlog leaves room for everyone."""
+
+    def busy_partitions(self, kind: str, now: float) -> list[int]:
+        """The partitions of "inbox" or "outbox" that hold items to process now, by a
+        read only: an idle worker or sender writes nothing (no lease without work)."""
 
     def outbox_done(
         self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None

@@ -187,6 +187,13 @@ class OutboxItem:
     created_at: float
     attempts: int = 0
     not_before: float = 0.0
+    who: str = ""  # set by the store: a keyed hash of the recipient, to cap each person
+
+
+def recipient_key(hashes: list[str]) -> str:
+    """The outbox's name for a recipient (from the newest lookup hash): lets a store
+    hand the sender a few replies of each person without decrypting everyone's."""
+    return hashes[0][:16]
 
 
 @dataclass(frozen=True)

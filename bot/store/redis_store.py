@@ -50,12 +50,14 @@ from bot.store.records import (
     case_expiry,
     new_id,
     queue_order,
+    recipient_key,
 )
 from bot.store.rotation import Progress, RotationReport, count_batch
 
 log = logging.getLogger(__name__)
 
 WORKERS, SENDERS = "workers", "senders"
+SCAN = 1000  # entries looked at for a batch that caps each person's share
 
 # Dedup and append in one step: a redelivery neither passes nor half-records.
 _INBOX_PUT = """
@@ -233,7 +235,8 @@ class RedisStore:
         for item in change.outbox:
             key = k.outbox(item.partition)
             blob = self.crypto.encrypt_json({"address": item.address, "message": item.message})
-            pipe.xadd(key, {"channel": item.channel, "blob": blob, "at": str(now)})
+            who = recipient_key(self.crypto.lookup_hashes(f"{item.channel}:{item.address}"))
+            pipe.xadd(key, {"channel": item.channel, "blob": blob, "at": str(now), "who": who})
         if change.inbox_done is not None:
             done = change.inbox_done
             pipe.xack(k.inbox(done.partition), WORKERS, done.id)
@@ -506,9 +509,25 @@ class RedisStore:
         return items
 
     def outbox_batch(
-        self, partition: int, now: float, limit: int = 50, consumer: str | None = None
+        self,
+        partition: int,
+        now: float,
+        limit: int = 50,
+        consumer: str | None = None,
+        per_person: int | None = None,
     ) -> list[OutboxItem]:
-        found = self._entries(self.keys.outbox(partition), SENDERS, partition, limit, consumer)
+        stream = self.keys.outbox(partition)
+        if per_person is None:
+            found = self._entries(stream, SENDERS, partition, limit, consumer)
+        else:  # each person's oldest few: one person's backlog cannot fill the batch
+            found, mine = [], Counter()
+            for entry_id, fields in self._entries(stream, SENDERS, partition, SCAN, consumer):
+                who = fields.get("who", entry_id.encode()).decode()
+                mine[who] += 1
+                if mine[who] <= per_person:
+                    found.append((entry_id, fields))
+                    if len(found) >= limit:
+                        break
         pipe = self.r.pipeline(transaction=False)
         for entry_id, _ in found:
             pipe.hgetall(self.keys.outbox_meta(entry_id))
@@ -528,6 +547,7 @@ class RedisStore:
                     float(fields.get("at", b"0")),
                     int(meta.get(b"attempts", 0)),
                     float(meta.get(b"not_before", 0)),
+                    fields.get("who", b"").decode(),
                 )
             )
         return items
@@ -547,6 +567,16 @@ class RedisStore:
             self._dead(pipe, fields["channel"].decode(), partition, 0, UNREADABLE, now)
             self._call(pipe.execute)
             return None
+
+    def busy_partitions(self, kind: str, now: float) -> list[int]:
+        """Streams hold only entries not yet acknowledged: a non-empty one has work
+        (one round trip for every partition)."""
+        stream = self.keys.inbox if kind == "inbox" else self.keys.outbox
+        pipe = self.r.pipeline(transaction=False)
+        for partition in range(PARTITIONS):
+            pipe.xlen(stream(partition))
+        lengths = self._call(pipe.execute)
+        return [p for p, n in enumerate(lengths) if n]
 
     def _outbox_remove(self, pipe: Any, item: OutboxItem) -> None:
         stream = self.keys.outbox(item.partition)

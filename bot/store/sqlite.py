@@ -40,6 +40,7 @@ from bot.store.records import (
     case_expiry,
     new_id,
     queue_order,
+    recipient_key,
 )
 from bot.store.rotation import Progress, RotationReport, count_batch
 
@@ -74,7 +75,7 @@ CREATE INDEX IF NOT EXISTS inbox_part ON inbox(part, seq);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, part INTEGER NOT NULL, channel TEXT NOT NULL,
     blob BLOB NOT NULL, created_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    not_before REAL NOT NULL DEFAULT 0, expires_at REAL NOT NULL);
+    not_before REAL NOT NULL DEFAULT 0, expires_at REAL NOT NULL, who TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS outbox_part ON outbox(part, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, channel TEXT NOT NULL,
@@ -117,6 +118,9 @@ class SQLiteStore:
         columns = {row[1] for row in self._db().execute("PRAGMA table_info(contacts)")}
         if "last_in" not in columns:
             self._db().execute("ALTER TABLE contacts ADD COLUMN last_in REAL NOT NULL DEFAULT 0")
+        columns = {row[1] for row in self._db().execute("PRAGMA table_info(outbox)")}
+        if "who" not in columns:
+            self._db().execute("ALTER TABLE outbox ADD COLUMN who TEXT NOT NULL DEFAULT ''")
 
     # connection handling -----------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -285,7 +289,8 @@ class SQLiteStore:
                 )
             for item in change.outbox:
                 db.execute(
-                    "INSERT INTO outbox(part, channel, blob, created_at, expires_at) VALUES (?,?,?,?,?)",
+                    "INSERT INTO outbox(part, channel, blob, created_at, expires_at, who)"
+                    " VALUES (?,?,?,?,?,?)",
                     (
                         item.partition,
                         item.channel,
@@ -294,6 +299,7 @@ class SQLiteStore:
                         ),
                         now,
                         now + QUEUE_TTL,
+                        self._who(item),
                     ),
                 )
             if change.inbox_done is not None:
@@ -469,16 +475,33 @@ class SQLiteStore:
             )
         return items
 
+    def _who(self, item: OutboxItem) -> str:
+        return recipient_key(self.crypto.lookup_hashes(f"{item.channel}:{item.address}"))
+
     def outbox_batch(
-        self, partition: int, now: float, limit: int = 50, consumer: str | None = None
+        self,
+        partition: int,
+        now: float,
+        limit: int = 50,
+        consumer: str | None = None,
+        per_person: int | None = None,
     ) -> list[OutboxItem]:
-        rows = self._read(
-            "SELECT seq, channel, blob, created_at, attempts, not_before FROM outbox"
-            " WHERE part=? AND expires_at>? ORDER BY seq LIMIT ?",
-            (partition, now, limit),
-        )
+        if per_person is None:
+            rows = self._read(
+                "SELECT seq, channel, blob, created_at, attempts, not_before, who FROM outbox"
+                " WHERE part=? AND expires_at>? ORDER BY seq LIMIT ?",
+                (partition, now, limit),
+            )
+        else:  # each person's oldest few: one person's backlog cannot fill the batch
+            rows = self._read(
+                "SELECT seq, channel, blob, created_at, attempts, not_before, who FROM ("
+                " SELECT *, row_number() OVER (PARTITION BY CASE WHEN who='' THEN seq"
+                " ELSE who END ORDER BY seq) AS k FROM outbox WHERE part=? AND expires_at>?)"
+                " WHERE k<=? ORDER BY seq LIMIT ?",
+                (partition, now, per_person, limit),
+            )
         items = []
-        for seq, channel, blob, created, attempts, not_before in rows:
+        for seq, channel, blob, created, attempts, not_before, who in rows:
             data = self._readable("outbox", seq, channel, partition, blob, now)
             if data is None:
                 continue
@@ -492,6 +515,7 @@ class SQLiteStore:
                     created,
                     attempts,
                     not_before,
+                    who,
                 )
             )
         return items
@@ -508,6 +532,14 @@ class SQLiteStore:
                 db.execute(f"DELETE FROM {table} WHERE seq=?", (seq,))  # noqa: S608
                 self._dead(db, channel, partition, 0, UNREADABLE, now)
             return None
+
+    def busy_partitions(self, kind: str, now: float) -> list[int]:
+        if kind == "inbox":
+            sql, args = "SELECT DISTINCT part FROM inbox WHERE expires_at>?", (now,)
+        else:  # replies waiting for a retry do not keep a partition busy
+            sql = "SELECT DISTINCT part FROM outbox WHERE expires_at>? AND not_before<=?"
+            args = (now, now)
+        return sorted(row[0] for row in self._read(sql, args))
 
     def outbox_done(
         self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None

@@ -361,3 +361,17 @@ def test_counters_add_up_and_are_independent(store) -> None:
     assert store.count("k2", 60, t) == 1  # keys are independent
     if isinstance(store, SQLiteStore):
         assert store.count("k1", 60, t + 61) == 1  # a new window
+
+
+def test_a_batch_capped_per_person_leaves_room_for_everyone(store) -> None:
+    """One person's 60 queued replies must not fill the sender's batch: with
+    per_person, each person's oldest few come, everyone's in order."""
+    t = now()
+    busy = [OutboxItem("", 6, "telegram", "111", {"text": f"b{n}"}, t) for n in range(60)]
+    others = [OutboxItem("", 6, "telegram", str(200 + n), {"text": f"o{n}"}, t) for n in range(4)]
+    store.commit(Commit("u", outbox=busy), t)
+    store.commit(Commit("u", outbox=others), t)
+    assert [i.message["text"] for i in store.outbox_batch(6, t, 50)][-1] == "b49"  # uncapped
+    batch = store.outbox_batch(6, t, 50, per_person=3)
+    assert [i.message["text"] for i in batch] == ["b0", "b1", "b2", "o0", "o1", "o2", "o3"]
+    assert len({i.who for i in batch}) == 5 and all(i.who for i in batch)
