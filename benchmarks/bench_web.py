@@ -210,12 +210,20 @@ def e2e(port: int, tg: Platform, tw: Platform, people: People, count: int) -> fl
         thread.start()
     for thread in threads:
         thread.join()
-    expected = before + 2 * count  # "hola" is answered with two messages
-    deadline = time.monotonic() + 120
-    while replies(tg, tw) < expected and time.monotonic() < deadline:
-        time.sleep(0.02)
+    settled(tg, tw, before + count)  # at least one reply each, then nothing new for 1 s
     last = max(t for t, _, _ in tg.arrivals + tw.arrivals)
     return count / (last - start)
+
+
+def settled(tg: Platform, tw: Platform, at_least: int, quiet: float = 1.0) -> None:
+    deadline, seen, still = time.monotonic() + 120, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        n = replies(tg, tw)
+        if n != seen:
+            seen, still = n, time.monotonic()
+        elif n >= at_least and time.monotonic() - still >= quiet:
+            return
+        time.sleep(0.02)
 
 
 def latency(port: int, tg: Platform, tw: Platform, people: People, rate: float,

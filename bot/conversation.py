@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 
 from bot.cases import events as ev
@@ -430,12 +430,20 @@ def to_clear(refs: list[list[float]]) -> list[int]:
 
 
 def inbound_to_dict(inbound: Inbound) -> dict:
-    return {k: v for k, v in asdict(inbound).items() if v not in (None, "")}
+    """Its fields (all plain values), without the empty ones; not `asdict`, which
+    deep-copies and costs a tenth of a webhook."""
+    return {
+        name: value
+        for name in INBOUND_FIELDS
+        if (value := getattr(inbound, name)) is not None and value != ""
+    }
+
+
+INBOUND_FIELDS = tuple(f.name for f in dataclass_fields(Inbound))
 
 
 def inbound_from_dict(raw: dict) -> Inbound:
-    fields = {f.name for f in dataclass_fields(Inbound)}
-    return Inbound(**{k: v for k, v in raw.items() if k in fields})
+    return Inbound(**{k: v for k, v in raw.items() if k in INBOUND_FIELDS})
 
 
 def outbound_to_dict(message: Outbound, kind: str = "bot") -> dict:

@@ -27,6 +27,7 @@ from bot.directory.model import Directory, load_directory
 from bot.engine.engine import Engine
 from bot.engine.types import Inbound, Outbound
 from bot.hours import OperatorHours
+from bot.inbox_writer import InboxWriter
 from bot.risk import assess
 from bot.spool import Spool
 from bot.store import open_store
@@ -59,6 +60,11 @@ class Runtime:
     # What the last store call on the webhook path found (for /healthz, which must never
     # wait for the store itself). None until the first call.
     store_ok: bool | None = None
+
+    @cached_property
+    def inbox_writer(self) -> InboxWriter:
+        """Webhooks record their messages through one writer (bot/inbox_writer.py)."""
+        return InboxWriter(self.store, self.store_deadline)
 
     @cached_property
     def _bounded(self) -> ThreadPoolExecutor:
@@ -157,9 +163,12 @@ class Runtime:
             self._replay_soon()
             return self.store_ok is not False
         try:
-            added = self.bounded(
-                self.store.inbox_put, partition, channel, address, inbound, dedup_key, time.time()
-            )
+            try:
+                added = self.inbox_writer.put((partition, channel, address, inbound, dedup_key))
+            except StoreUnavailable:
+                self.store_ok = False
+                raise
+            self.store_ok = True
             if not added:
                 log.info("%s redelivery ignored", channel)
             for wake in self.on_recorded:

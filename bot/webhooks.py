@@ -31,10 +31,14 @@ def runtime() -> Runtime:
     return current_app.extensions["bot"]
 
 
+EMPTY_TWIML = str(MessagingResponse())  # most answers: built once, not per request
+
+
 def _twiml(text: str | None = None) -> Response:
+    if not text:
+        return Response(EMPTY_TWIML, mimetype="application/xml")
     reply = MessagingResponse()
-    if text:
-        reply.message(text)
+    reply.message(text)
     return Response(str(reply), mimetype="application/xml")
 
 

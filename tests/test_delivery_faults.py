@@ -243,6 +243,10 @@ class SlowStore:
         self.release.wait(10)
         raise StoreUnavailable("locked")
 
+    def inbox_put_many(self, *args: Any) -> list[bool]:
+        self.release.wait(10)
+        raise StoreUnavailable("locked")
+
     def ping(self) -> bool:
         self.pings += 1
         return False

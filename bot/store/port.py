@@ -34,6 +34,10 @@ from bot.store.rotation import Progress, RotationReport
 UNREADABLE = "cannot be decrypted with the configured DATA_KEY (a key removed too early?)"
 
 
+# One inbound message to record: (partition, channel, address, inbound, dedup_key).
+InboxPut = tuple[int, str, str, dict[str, Any], str | None]
+
+
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached. Callers answer with the static emergency reply."""
 
@@ -101,6 +105,10 @@ class Store(Protocol):
         now: float,
     ) -> bool:
         """Record an inbound message; False (and nothing stored) for a redelivery."""
+
+    def inbox_put_many(self, puts: list[InboxPut], now: float) -> list[bool]:
+        """`inbox_put` for several messages at once (the webhooks' single writer);
+        each message is recorded or recognised as a redelivery on its own."""
 
     def inbox_next(
         self, partition: int, now: float, consumer: str | None = None

@@ -23,7 +23,7 @@ import redis
 
 from bot.store.crypto import Crypto, CryptoError
 from bot.store.keys import Keys
-from bot.store.port import UNREADABLE, LeaseLost, StoreUnavailable
+from bot.store.port import UNREADABLE, InboxPut, LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CLOSED_CASE_TTL,
@@ -469,16 +469,18 @@ class RedisStore:
         dedup_key: str | None,
         now: float,
     ) -> bool:
-        stream = self.keys.inbox(partition)
-        self._group(stream, WORKERS)
-        blob = self.crypto.encrypt_json({"address": address, "inbound": inbound})
-        seen = self.keys.seen(dedup_key) if dedup_key is not None else ""
-        added = self._call(
-            self._inbox_put,
-            keys=[seen, stream],
-            args=[channel, blob, _ms(DEDUP_TTL)],
-        )
-        return bool(added)
+        return self.inbox_put_many([(partition, channel, address, inbound, dedup_key)], now)[0]
+
+    def inbox_put_many(self, puts: list[InboxPut], now: float) -> list[bool]:
+        """Several webhooks' messages in one round trip (each still atomic on its own)."""
+        pipe = self.r.pipeline(transaction=False)
+        for partition, channel, address, inbound, dedup_key in puts:
+            stream = self.keys.inbox(partition)
+            self._group(stream, WORKERS)
+            blob = self.crypto.encrypt_json({"address": address, "inbound": inbound})
+            seen = self.keys.seen(dedup_key) if dedup_key is not None else ""
+            self._inbox_put(keys=[seen, stream], args=[channel, blob, _ms(DEDUP_TTL)], client=pipe)
+        return [bool(added) for added in self._call(pipe.execute)]
 
     def inbox_next(
         self, partition: int, now: float, consumer: str | None = None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.crypto import Crypto, CryptoError
-from bot.store.port import UNREADABLE, LeaseLost, StoreUnavailable
+from bot.store.port import UNREADABLE, InboxPut, LeaseLost, StoreUnavailable
 from bot.store.records import (
     AUDIT_TTL,
     CLOSED_CASE_TTL,
@@ -435,21 +435,32 @@ class SQLiteStore:
         dedup_key: str | None,
         now: float,
     ) -> bool:
-        blob = self.crypto.encrypt_json({"address": address, "inbound": inbound})
+        return self.inbox_put_many([(partition, channel, address, inbound, dedup_key)], now)[0]
+
+    def inbox_put_many(self, puts: list[InboxPut], now: float) -> list[bool]:
+        """Several webhooks' messages in one transaction (one fsync for all of them)."""
+        blobs = [self.crypto.encrypt_json({"address": p[2], "inbound": p[3]}) for p in puts]
+        added = []
         with self._tx() as db:
-            if dedup_key is not None:
-                row = db.execute("SELECT expires_at FROM seen WHERE key=?", (dedup_key,)).fetchone()
-                if row and row[0] > now:
-                    return False
+            for (partition, channel, _, _, dedup_key), blob in zip(puts, blobs, strict=True):
+                if dedup_key is not None:
+                    row = db.execute(
+                        "SELECT expires_at FROM seen WHERE key=?", (dedup_key,)
+                    ).fetchone()
+                    if row and row[0] > now:
+                        added.append(False)
+                        continue
+                    db.execute(
+                        "INSERT OR REPLACE INTO seen(key, expires_at) VALUES (?,?)",
+                        (dedup_key, now + DEDUP_TTL),
+                    )
                 db.execute(
-                    "INSERT OR REPLACE INTO seen(key, expires_at) VALUES (?,?)",
-                    (dedup_key, now + DEDUP_TTL),
+                    "INSERT INTO inbox(part, channel, blob, received_at, expires_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (partition, channel, blob, now, now + QUEUE_TTL),
                 )
-            db.execute(
-                "INSERT INTO inbox(part, channel, blob, received_at, expires_at) VALUES (?,?,?,?,?)",
-                (partition, channel, blob, now, now + QUEUE_TTL),
-            )
-            return True
+                added.append(True)
+        return added
 
     def inbox_next(
         self, partition: int, now: float, consumer: str | None = None
