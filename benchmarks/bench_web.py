@@ -17,7 +17,6 @@ import http.client
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from urllib.parse import urlencode
 import redis
 from twilio.request_validator import RequestValidator
 
+from benchmarks.chaos import free_port
 from benchmarks.platforms import Platform
 from bot import paths
 from bot.config import new_data_key
@@ -41,12 +41,6 @@ TW_SID, TW_TOKEN, TW_NUMBER = "AC" + "2" * 32, "bench-auth-token", "+14155238886
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the benchmarks' own database, flushed after
 CONNECTIONS = 16
 Request = tuple[str, bytes, dict[str, str]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_up(port: int, limit: float = 30.0) -> None:

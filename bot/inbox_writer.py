@@ -10,7 +10,6 @@ its own result at most `deadline` seconds. On Redis the same batch is one round 
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -18,8 +17,6 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from bot.store.port import InboxPut, Store, StoreUnavailable
-
-log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
 
@@ -49,17 +46,16 @@ class InboxWriter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            live = [(p, f) for p, f in batch if f.set_running_or_notify_cancel()]
             try:
-                added = self.store.inbox_put_many([p for p, _ in live], time.time())
+                added = self.store.inbox_put_many([p for p, _ in batch], time.time())
             except Exception as exc:  # StoreUnavailable, or a bug: each request spools
                 failure = (
                     exc
                     if isinstance(exc, StoreUnavailable)
                     else StoreUnavailable(f"inbox write failed: {exc.__class__.__name__}")
                 )
-                for _, future in live:
+                for _, future in batch:
                     future.set_exception(failure)
                 continue
-            for (_, future), result in zip(live, added, strict=True):
+            for (_, future), result in zip(batch, added, strict=True):
                 future.set_result(result)

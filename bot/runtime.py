@@ -163,22 +163,19 @@ class Runtime:
             self._replay_soon()
             return self.store_ok is not False
         try:
-            try:
-                added = self.inbox_writer.put((partition, channel, address, inbound, dedup_key))
-            except StoreUnavailable:
-                self.store_ok = False
-                raise
-            self.store_ok = True
-            if not added:
-                log.info("%s redelivery ignored", channel)
-            for wake in self.on_recorded:
-                wake()
-            return True
+            added = self.inbox_writer.put((partition, channel, address, inbound, dedup_key))
         except StoreUnavailable:
+            self.store_ok = False
             self.spool.append(record)  # a late inbox_put is harmless: the dedup key
             log.error("store unavailable: %s message spooled", channel)
             self._replay_soon()
             return False
+        self.store_ok = True
+        if not added:
+            log.info("%s redelivery ignored", channel)
+        for wake in self.on_recorded:
+            wake()
+        return True
 
     def _replay_soon(self) -> None:
         """Move the spool into the inbox once the store answers, from this process too

@@ -52,7 +52,7 @@ from bot.store.records import (
     queue_order,
     recipient_key,
 )
-from bot.store.rotation import Progress, RotationReport, count_batch
+from bot.store.rotation import Progress, RotationReport, count_batch, fresh
 
 log = logging.getLogger(__name__)
 
@@ -765,23 +765,18 @@ class RedisStore:
                     if token is None:
                         continue
                     checked += 1
-                    if self.crypto.is_current(token):
-                        continue
-                    try:
-                        fresh = self.crypto.rotate(token)
-                    except CryptoError:
-                        report.kind(kind).unreadable += 1
-                        continue
-                    rotated += int(
-                        self._call(self._swap, keys=[name], args=[shape, where, token, fresh])
-                    )
+                    new = fresh(self.crypto, token, report, kind)
+                    if new is not None:
+                        swap = self._call(self._swap, keys=[name], args=[shape, where, token, new])
+                        rotated += int(swap)
             count_batch(report, kind, checked, rotated, progress)
 
     def _relink(self, report: RotationReport) -> None:
         """Give each person with a contact the newest key's lookup hash, drop the rest."""
         k = self.keys
         prefix = k.contact("").encode()
-        for name in self._scan(k.contact("*"), 500):
+        contacts = self._scan(k.contact("*"), 500)
+        for name in contacts:
             user = name[len(prefix) :].decode()
             raw = self._call(self.r.get, name)
             try:
@@ -805,7 +800,7 @@ class RedisStore:
                 pipe.srem(k.identities_of(user), old)
             self._call(pipe.execute)
             report.relinked += 1
-        users = {n[len(prefix) :] for n in self._scan(k.contact("*"), 500)}
+        users = {n[len(prefix) :] for n in contacts}
         sets = self._scan(k.identities_of("*"), 500)
         ids_prefix = len(k.identities_of("").encode())
         report.unlinked = sum(

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
+from bot.store.crypto import Crypto, CryptoError
+
 Progress = Callable[[str, int, int], None]  # kind, items checked, items re-encrypted
 
 
@@ -69,6 +71,18 @@ class RotationReport:
                 "(they cannot be re-linked; they expire within 30 days)"
             )
         return out
+
+
+def fresh(crypto: Crypto, token: bytes, report: RotationReport, kind: str) -> bytes | None:
+    """The token re-encrypted with the newest key; None when it already is, or when no
+    configured key reads it (counted as unreadable)."""
+    if crypto.is_current(token):
+        return None
+    try:
+        return crypto.rotate(token)
+    except CryptoError:
+        report.kind(kind).unreadable += 1
+        return None
 
 
 def count_batch(

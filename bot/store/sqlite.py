@@ -42,7 +42,7 @@ from bot.store.records import (
     queue_order,
     recipient_key,
 )
-from bot.store.rotation import Progress, RotationReport, count_batch
+from bot.store.rotation import Progress, RotationReport, count_batch, fresh
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires_at REAL NOT NULL);
@@ -680,7 +680,7 @@ class SQLiteStore:
         report = RotationReport()
         for table, key, column in ENCRYPTED_COLUMNS:
             self._rotate_table(report, table, key, column, batch, progress)
-        self._relink(report, now, batch)
+        self._relink(report, batch)
         if report.done:
             # Old ciphertext must not linger in free pages or the WAL.
             self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -706,18 +706,13 @@ class SQLiteStore:
             rotated = 0
             with self._tx() as db:
                 for pk, token in rows:
-                    if self.crypto.is_current(token):
-                        continue
-                    try:
-                        fresh = self.crypto.rotate(token)
-                    except CryptoError:
-                        report.kind(table).unreadable += 1
-                        continue
-                    rotated += db.execute(update, (fresh, pk, token)).rowcount
+                    new = fresh(self.crypto, token, report, table)
+                    if new is not None:
+                        rotated += db.execute(update, (new, pk, token)).rowcount
             count_batch(report, table, len(rows), rotated, progress)
             after = rows[-1][0]
 
-    def _relink(self, report: RotationReport, now: float, batch: int) -> None:
+    def _relink(self, report: RotationReport, batch: int) -> None:
         """Give each person with a contact the newest key's lookup hash, drop the rest."""
         after = ""
         while True:
