@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import redis
+from conftest import redis_or_skip
 
 from bot.config import new_data_key
 from bot.console.auth import create_operator
@@ -201,3 +204,71 @@ def test_keys_rotate_is_not_done_while_the_spool_holds_old_lines(tmp_path: Path)
     run = subprocess.run([sys.executable, "-m", "bot", "keys", "rotate"], env=env,
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 1 and "NOT DONE" in run.stdout and "spool" in run.stdout
+
+
+KILL_DB = "redis://127.0.0.1:6379/12"  # this test's own database: the CLI uses no prefix
+PEOPLE = 1000  # 5 batches of 200: the kill lands with most of the work left
+
+
+def _cli_env(kind: str, tmp_path: Path, data_key: str) -> dict[str, str]:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATA_KEY": data_key,
+           "SECRET_KEY": "tEsT-0nly_k9Qz2VwX7pL4mR8sN1bC6yH3jF5dG0aU"}  # fmt: skip
+    env.pop("REDIS_URL", None)
+    if kind == "redis":
+        env["REDIS_URL"] = KILL_DB
+    return env
+
+
+def _cli_store(kind: str, tmp_path: Path, crypto: Crypto):
+    from bot.store import SQLITE_FILE
+    from bot.store.redis_store import RedisStore
+    from bot.store.sqlite import SQLiteStore
+
+    if kind == "redis":
+        return RedisStore(KILL_DB, crypto)
+    return SQLiteStore(tmp_path / SQLITE_FILE, crypto)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_keys_rotate_killed_mid_run_finishes_on_the_next_run(kind: str, tmp_path: Path) -> None:
+    """SIGKILL after the first re-encrypted batch (no cleanup, no exception handler),
+    then the command again: DONE, the second run re-encrypts only what was left, and
+    every person is found and read with the new key alone."""
+    if kind == "redis":
+        redis_or_skip()
+        redis.Redis.from_url(KILL_DB).flushdb()
+    k1, k2 = new_data_key(), new_data_key()
+    store = _cli_store(kind, tmp_path, Crypto([k1]))
+    t = time.time()
+    for n in range(PEOPLE):
+        user = store.resolve_user(Crypto([k1]).lookup_hashes(f"whatsapp:+51{n:09d}"), t)
+        store.put_contact(user, "whatsapp", f"+51{n:09d}", t)
+    store.close()
+    try:
+        command = [sys.executable, "-m", "bot", "keys", "rotate"]
+        first = subprocess.Popen(command, env=_cli_env(kind, tmp_path, f"{k2},{k1}"),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        for line in first.stderr:
+            if "contacts:" in line and " 0 re-encrypted" not in line:
+                first.send_signal(signal.SIGKILL)
+                break
+        assert first.wait(timeout=60) == -signal.SIGKILL, "the run finished before the kill"
+        second = subprocess.run(command, env=_cli_env(kind, tmp_path, f"{k2},{k1}"),
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert second.returncode == 0 and "DONE" in second.stdout, second.stdout
+        rotated = int(re.search(r"contacts: \d+ checked, (\d+) re-encrypted", second.stdout)[1])
+        assert 0 < rotated < PEOPLE  # resumed: the killed run's batches were kept
+        after = subprocess.run(command, env=_cli_env(kind, tmp_path, k2),
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert after.returncode == 0, after.stdout
+        assert re.search(r"contacts: \d+ checked, 0 re-encrypted", after.stdout), after.stdout
+        store = _cli_store(kind, tmp_path, Crypto([k2]))
+        for n in range(PEOPLE):
+            contact = f"+51{n:09d}"
+            user = store.resolve_user(Crypto([k2]).lookup_hashes(f"whatsapp:{contact}"), t,
+                                      create=False)  # fmt: skip
+            assert user is not None and store.get_contact(user, t) == ("whatsapp", contact)
+        store.close()
+    finally:
+        if kind == "redis":
+            redis.Redis.from_url(KILL_DB).flushdb()
