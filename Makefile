@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BABEL := $(VENV)/bin/pybabel
 LANGS := es en pt fr
 
-.PHONY: run test test-services lint i18n diagram chat bench chaos clean
+.PHONY: run test test-services lint i18n diagram chat bench chaos clean lemmas model
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,13 +64,18 @@ diagram: $(VENV)/.installed
 lemmas: $(VENV)/.installed
 	$(PY) -m bot.risk.lemma_tools
 
+# Train the risk detector's second opinion on the labelled corpus (a test checks that
+# bot/risk/learned/weights.json.gz was trained on the corpus as it is now).
+model: $(VENV)/.installed
+	$(PY) -m bot.risk.model_tools train
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-# Benchmarks print ratios against a baseline measured in the same run (no thresholds).
-bench: $(VENV)/.installed
-	$(PY) -m benchmarks.bench_search
-	$(PY) -m benchmarks.bench_risk
+# Benchmarks print ratios against baselines measured in the same run, a table with the
+# agreed goals, and one JSON object as the last line (benchmarks/__main__.py). Needs Redis.
+bench: $(VENV)/.installed test-services
+	$(PY) -m benchmarks
 
 # The delivery guarantees under real faults, both configurations; the last line is JSON
 # and the exit status is non-zero on any broken guarantee. `make test` runs --short.

@@ -11,8 +11,11 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
   must reach its level;
 - `risk_holdout_*.jsonl`, a second set by new writers, committed after the fresh set had
   been used for development, then used for development in its turn;
-- `risk_final_*.jsonl`, a third set by new writers: only ever measured, never read while
-  writing the lexicon. Its figures are the honest ones.
+- `risk_final_*.jsonl`, a third set by new writers: never read while writing the
+  lexicon; first measured with the lexicon alone, then with the learned second opinion
+  (bot/risk/second_opinion.py), which is never trained on it;
+- `risk_fourth_*.jsonl`, a fourth set by new writers, committed before the second
+  opinion was tuned and only ever measured. Its figures are the honest ones.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -44,7 +47,11 @@ SETS = {
     "regressions": ("risk_regressions.jsonl",),
     "holdout": ("risk_holdout_es_en.jsonl", "risk_holdout_pt_fr.jsonl"),
     "final": ("risk_final_es_pt.jsonl", "risk_final_en_fr.jsonl"),
+    "fourth": ("risk_fourth_en_fr.jsonl",),
 }
+# Sets that are only ever measured: their misses are never printed, so that nobody
+# developing the detector reads them (and neither model_tools trains nor cv reads them).
+MEASURED_ONLY = frozenset({"final", "fourth"})
 
 
 @dataclass
@@ -166,15 +173,16 @@ TARGETS = {
 }
 # Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
-# the lexicon after their first measurement; "final" has only ever been measured.
+# the lexicon after their first measurement, and the second opinion is trained on them
+# (their figures say little about new writers); "final" and "fourth" are only measured.
 NOT_YET = {
-    ("fresh", "indicator recall"),
-    ("holdout", "urgent recall"),
-    ("holdout", "indicator recall"),
     ("final", "urgent recall"),
     ("final", "high recall"),
     ("final", "benign escalated"),
     ("final", "indicator recall"),
+    ("fourth", "urgent recall"),
+    ("fourth", "high recall"),
+    ("fourth", "indicator recall"),
 }
 
 
@@ -186,16 +194,18 @@ def _target(name: str, target: str) -> object:
 
 @pytest.mark.parametrize(
     ("name", "target"),
-    [_target(n, t) for n in ("old", "fresh", "holdout", "final") for t in TARGETS],
+    [_target(n, t) for n in ("old", "fresh", "holdout", "final", "fourth") for t in TARGETS],
 )
 def test_target(name: str, target: str) -> None:
     report = evaluate(name)
     measure, goal = TARGETS[target]
-    assert measure(report) >= goal, (report.table(name), report.misses)
+    shown = report.misses if name not in MEASURED_ONLY else "(measured only: not shown)"
+    assert measure(report) >= goal, (report.table(name), shown)
 
 
 @pytest.mark.parametrize(
-    ("name", "size"), [("old", 259), ("fresh", 250), ("holdout", 250), ("final", 230)]
+    ("name", "size"),
+    [("old", 259), ("fresh", 250), ("holdout", 250), ("final", 230), ("fourth", 158)],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
     cases = _load(name)
@@ -223,5 +233,5 @@ if __name__ == "__main__":  # pragma: no cover - manual inspection
     for set_name in sys.argv[1:] or list(SETS):
         rep = evaluate(set_name)
         print(rep.table(set_name))
-        for miss in rep.misses:
+        for miss in rep.misses if set_name not in MEASURED_ONLY else ():
             print(*miss, sep=" | ")

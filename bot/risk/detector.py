@@ -38,6 +38,7 @@ from bot.engine.normalize import MAX_MATCH_CHARS
 from bot.risk import codes as C
 from bot.risk.lexicon import CUE_KINDS, Lexicon, Rule, load
 from bot.risk.patterns import Match, Matcher, Work
+from bot.risk.second_opinion import Model, opinion
 from bot.risk.text import Segmented, segment
 
 # Emoji carry meaning that normalisation throws away. 🆘 is an explicit call for help in
@@ -178,6 +179,29 @@ def _in_scope(hit: _Hit, seg: Segmented, first: dict[int, int]) -> bool:
     return start is not None and start <= hit.start
 
 
+NEGATED_WORDS = 2  # content words a negation reaches, for the second opinion
+
+
+def _muted(
+    seg: Segmented, hypothetical: dict[int, int], cues: dict[str, list[_Hit]], compiled: _Compiled
+) -> frozenset[int]:
+    """Tokens the second opinion may not take as evidence of a trafficking code, as the
+    lexicon would not: from a "what if" to the end of its clause ("¿y si me quitan el
+    pasaporte?"), and the next two content words after a negation ("nadie me quitó el
+    pasaporte", but "no me paga hace meses y amenaza a mi familia" keeps the threat).
+    Phrases that are themselves indicators ("no me dejan salir") are the lexicon's."""
+    end = len(seg.tokens)
+    muted = {i for i in range(end) if hypothetical.get(seg.clause[i], end) <= i}
+    skip = compiled.lexicon.skip
+    for cue in cues["negation"]:
+        j, content = cue.end, 0
+        while j < end and content < NEGATED_WORDS and seg.clause[j] == seg.clause[cue.start]:
+            muted.add(j)
+            content += seg.tokens[j] not in skip
+            j += 1
+    return frozenset(muted)
+
+
 @dataclass(frozen=True)
 class _Found:
     """One indicator kept after the context rules, with where it was found."""
@@ -205,10 +229,19 @@ def _drop_contained(found: list[_Found]) -> list[_Found]:
     return out
 
 
-def assess(text: str, lang: str | None = None, work: Work | None = None) -> Assessment:
+def assess(
+    text: str,
+    lang: str | None = None,
+    work: Work | None = None,
+    *,
+    second_opinion: bool = True,
+    model: Model | None = None,
+) -> Assessment:
     """Assess one message. `lang` is accepted but every lexicon is applied (see module doc).
 
     `work`, when given, counts automaton steps (tests use it to check linear cost).
+    `second_opinion`: add what the learned model (bot/risk/second_opinion.py, `model` or
+    the trained one) is sure of; it only ever adds codes, never removes one.
     """
     del lang  # all four lexicons always apply; kept in the signature for callers
     compiled = _compiled()
@@ -279,6 +312,7 @@ def assess(text: str, lang: str | None = None, work: Work | None = None) -> Asse
     firm |= {code for code, needs_risk, _ in emoji if not needs_risk}
     has_risk = bool(firm & C.RISK_CODES)
     latent = () if has_risk else tuple(sorted({f.code for f in found} - firm))
+    waiting = [f for f in found if not has_risk and f.rule is not None and f.rule.only_with_risk]
     found = [f for f in found if has_risk or f.rule is None or not f.rule.only_with_risk]
     found.extend(
         _Found(code, None, -1, -1, ch)
@@ -299,6 +333,14 @@ def assess(text: str, lang: str | None = None, work: Work | None = None) -> Asse
         bucket = triggers.setdefault(f.code, [])
         if f.words not in bucket:
             bucket.append(f.words)
+    if second_opinion:
+        learned = opinion(seg, set(triggers), model, _muted(seg, hypothetical, cues, compiled))
+        for code, words in learned.triggers.items():
+            triggers[code] = [words]
+        if set(learned.triggers) & C.RISK_CODES and waiting:  # "mi hija de 14" now counts
+            for f in waiting:
+                triggers.setdefault(f.code, []).append(f.words)
+            latent = ()
     codes = tuple(sorted(triggers))
     return Assessment(
         level=C.level_for(codes),
