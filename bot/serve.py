@@ -124,6 +124,19 @@ def announce(config: Config, out: TextIO, polling: bool, console: bool) -> None:
     out.flush()
 
 
+def waitress_options(config: Config) -> dict[str, object]:
+    """WAITRESS, and behind TRUSTED_PROXIES proxies the forwarded headers left to the app.
+
+    Waitress drops X-Forwarded-* from any sender it was not told to trust, before the app
+    sees them: behind a proxy, every login then counted the proxy's address, and five
+    wrong passwords from a stranger locked an operator out (the review's finding). The
+    one place that decides which hops to believe is ProxyFix in `bot.web.create_app`, as
+    under gunicorn."""
+    if not config.trusted_proxies:
+        return dict(WAITRESS)
+    return {**WAITRESS, "clear_untrusted_proxy_headers": False}
+
+
 def run(out: TextIO = sys.stdout) -> int:
     from waitress.server import create_server
 
@@ -141,7 +154,7 @@ def run(out: TextIO = sys.stdout) -> int:
         ).start()
     app = create_app(runtime=runtime)
     runtime.warm()
-    server = create_server(app, host="0.0.0.0", port=config.port, **WAITRESS)  # noqa: S104
+    server = create_server(app, host="0.0.0.0", port=config.port, **waitress_options(config))  # noqa: S104
     announce(config, out, polling, console="console" in app.blueprints)
 
     def serve() -> None:

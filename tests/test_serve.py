@@ -4,6 +4,7 @@ and the guarantees that need processes to die: a SIGKILLed worker, a stopped Red
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -255,6 +256,42 @@ def test_run_refuses_a_huge_body_before_buffering_it(tmp_path: Path, mode: str) 
         assert b" 413 " in answer.split(b"\r\n", 1)[0], answer[:200]
         written = sum(p.stat().st_size for p in scratch.rglob("*") if p.is_file())
         assert written < 1024 * 1024, written
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+
+
+def _login(base: str, username: str, password: str, forwarded_for: str) -> int:
+    with httpx.Client(base_url=base, headers={"X-Forwarded-For": forwarded_for}) as browser:
+        page = browser.get("/console/login").text
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        data = {"username": username, "password": password, "csrf_token": token}
+        return browser.post("/console/login", data=data).status_code
+
+
+@pytest.mark.parametrize("mode", ["bot run", "Procfile web"])
+def test_behind_a_proxy_a_stranger_cannot_lock_an_operator_out(tmp_path: Path, mode: str) -> None:
+    """TRUSTED_PROXIES=1: the login limiter counts the client the proxy names, on both
+    servers. (Under `bot run`, waitress used to drop the header, so all clients were the
+    proxy and five wrong passwords from anyone locked the operator out.)"""
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(port), "TRUSTED_PROXIES": "1"}
+    for name in ("PUBLIC_BASE_URL", "TELEGRAM_BOT_TOKEN", "REDIS_URL"):
+        env.pop(name, None)
+    password = "una clave larga de carla"
+    add = subprocess.run([sys.executable, "-m", "bot", "operators", "add", "carla"], cwd=paths.ROOT,
+                         env=env, input=password + "\n", capture_output=True, text=True)  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    command = [sys.executable, "-m", "bot", "run"] if mode == "bot run" else _procfile_web(port)
+    proc = subprocess.Popen(command, cwd=paths.ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: httpx.get(f"{base}/healthz").status_code == 200)
+        for n in range(6):
+            assert _login(base, "carla", f"wrong guess {n}", "203.0.113.66") == 401
+        assert _login(base, "carla", password, "203.0.113.66") == 401  # locked for the stranger
+        assert _login(base, "carla", password, "198.51.100.10") == 302  # carla gets in
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
