@@ -26,7 +26,9 @@ SATURDAY_22 = datetime(2026, 11, 28, 22, 0, tzinfo=LIMA).timestamp()
 class Person:
     """One person writing through the conversation service (a terminal address)."""
 
-    def __init__(self, service: ConversationService, lang: str = "es", address: str = "p1") -> None:
+    def __init__(
+        self, service: ConversationService, lang: str | None = "es", address: str = "p1"
+    ) -> None:
         self.service, self.lang, self.address = service, lang, address
 
     def say(self, text: str) -> list[str]:
@@ -171,6 +173,44 @@ def test_explicit_request_for_a_person_opens_a_case(make_service) -> None:
     [case] = cases(service)
     assert case.requested_human and case.level == "normal" and case.lang == "en"
     assert replies and "105" in replies[0]
+
+
+@pytest.mark.parametrize(
+    ("first", "text", "lang", "sign"),
+    [
+        (None, "quiero hablar con una persona", "es", "Listo"),
+        (None, "talk to a person please", "en", "105"),
+        ("hola", "quero falar com uma pessoa", "pt", "105"),
+        ("bonjour", "je veux parler à quelqu'un", "fr", "105"),
+    ],
+)
+def test_asking_for_a_person_before_any_language_opens_a_case(
+    make_service, first: str | None, text: str, lang: str, sign: str
+) -> None:
+    """The review: on WhatsApp (no language from the platform) the request, as the first
+    message or typed at the language menu, only repeated the menu. Like urgent words,
+    it is the welcome: a case, in the language it was written in."""
+    service = make_service()
+    person = Person(service, lang=None)
+    if first:
+        assert "Elige tu idioma" in person.say(first)[-1]  # the language menu
+    replies = person.say(text)
+    [case] = cases(service)
+    assert case.requested_human and case.lang == lang
+    assert sign in replies[0] and "Elige tu idioma" not in " ".join(replies)
+
+
+def test_forged_screening_answers_record_nothing(make_service) -> None:
+    """A screening answer records a risk code: a button for a question never asked
+    (`opt:screening.q6:0` from a chat that never started screening) is refused."""
+    service = make_service()
+    person = started(service)
+    person.say("quiero hablar con una persona")
+    [case] = cases(service)
+    for forged in ("opt:screening.q6:0", "opt:screening.q1:0"):
+        service.handle("terminal", "p1", Inbound(payload=forged))
+    [after] = cases(service)
+    assert after.level == case.level == "normal"
 
 
 def test_weak_signal_offers_screening_without_a_case(make_service) -> None:

@@ -45,6 +45,7 @@ from bot.engine.actions import (
 )
 from bot.engine.answers import read_answer, without_politeness
 from bot.engine.flows import (
+    ASK_PERSON,
     DELETE,
     EMERGENCY,
     HELP,
@@ -64,6 +65,7 @@ from bot.engine.flows import (
     Node,
 )
 from bot.engine.i18n import N_, Catalogs, Translator
+from bot.engine.langguess import guess_lang
 from bot.engine.matching import PhraseIndex
 from bot.engine.types import (
     LANGS,
@@ -109,7 +111,7 @@ class _Reply:
 
 # Handler name prefixes whose options write to a case (consent, refusal, a request for a
 # person): pressed only when offered in the person's current message.
-RECORDING_ACTIONS = ("cases.",)
+RECORDING_ACTIONS = ("cases.", "screening.")  # a screening answer records a risk code
 
 
 class Engine:
@@ -230,7 +232,7 @@ class Engine:
         if (found.lead or found.follow) and (s.lang is None or not s.welcomed):
             # A first message that already asks for help: the escalation is the welcome
             # (it carries the numbers and what happens next); no greeting afterwards.
-            s.lang, s.welcomed = s.lang or SOURCE_LANG, True
+            s.lang, s.welcomed = s.lang or guess_lang(text) or SOURCE_LANG, True
         else:
             self._dispatch(reply, inbound, text)
         if found.follow:
@@ -261,6 +263,13 @@ class Engine:
             # Before any welcome or language menu: the quick exit must say nothing,
             # even as a first message or typed twice.
             self._command(reply, inbound, "exit")
+            return
+
+        if not s.welcomed and not inbound.payload and self._best_topic(text) == ASK_PERSON:
+            # "quiero hablar con una persona" as a first message, or typed at the language
+            # menu or the welcome: like urgent words, the request is the welcome.
+            s.lang, s.welcomed = s.lang or guess_lang(text) or SOURCE_LANG, True
+            self._show(reply, inbound, ASK_PERSON)
             return
 
         if s.lang is None or (not s.welcomed and s.node == LANGUAGE):

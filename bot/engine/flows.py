@@ -39,8 +39,12 @@ LOCATION_UNHANDLED = "sys.location"
 NO_MORE = "sys.no_more"
 THANKS = "thanks"
 QUICK_EXIT = "quick_exit"
+# Asking for a person opens a case at once, even as the first message, before the
+# language menu and the welcome (DESIGN.md: any explicit request for a person).
+ASK_PERSON = "human"
 # Nodes the engine itself shows (commands, first contact, input it cannot use).
 SYSTEM_NODES = (
+    ASK_PERSON,
     MENU,
     LANGUAGE,
     EMERGENCY,
