@@ -77,7 +77,7 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     path = data_dir / SECRETS_FILE
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     generated = {"SECRET_KEY": secrets.token_urlsafe(48), "DATA_KEY": new_data_key()}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -14,6 +15,7 @@ from bot.store.port import StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # a platform payload is a few KB; anything bigger is refused (413)
+CONSOLE_SESSION = timedelta(hours=12)
 health = Blueprint("health", __name__)
 
 
@@ -47,6 +49,9 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         MAX_CONTENT_LENGTH=MAX_BODY,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # A console session ends with the shift: its cookie is refused 12 hours after it
+        # was written (Flask's default kept a forgotten login open for 31 days).
+        PERMANENT_SESSION_LIFETIME=CONSOLE_SESSION,
         SESSION_COOKIE_SECURE=config.production,
     )
     # X-Forwarded-* is believed only from the TRUSTED_PROXIES proxies in front (default

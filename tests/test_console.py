@@ -232,8 +232,41 @@ def test_a_person_who_said_stop_is_not_written_to_until_they_write(app, client) 
 def test_referral_record_needs_external_consent(app, client) -> None:
     login(client)
     case = make_case(app)
+    _post(client, case.id, "claim")
     page = client.get(f"/console/cases/{case.id}/referral").get_data(as_text=True)
     assert "no ha dado su consentimiento" in page and "Puntos focales" not in page
+
+
+def test_only_who_may_refer_sees_the_referral_record(app) -> None:
+    """The review: POST was refused to a colleague, but GET showed the record, focal
+    points' contacts included. Now both are the owner's or a supervisor's."""
+    store = app.extensions["bot"].store
+    case = make_case(app)
+    ana, bea, sara = app.test_client(), app.test_client(), app.test_client()
+    login(ana, "ana"), login(bea, "bea"), login(sara, "sara")
+    _post(ana, case.id, "claim")
+    url = f"/console/cases/{case.id}/referral"
+    refused = bea.get(url)
+    assert refused.status_code == 302 and "Ficha" not in refused.get_data(as_text=True)
+    assert ana.get(url).status_code == 200 and sara.get(url).status_code == 200
+    actions = [e.action for e in store.audit_log(time.time(), case_id=case.id)]
+    assert "case.refused" in actions
+
+
+def test_a_case_closes_only_with_a_listed_outcome_which_is_shown_and_audited(app) -> None:
+    store = app.extensions["bot"].store
+    case = make_case(app)
+    ana = app.test_client()
+    login(ana, "ana")
+    _post(ana, case.id, "claim")
+    _post(ana, case.id, "close", outcome="<b>bogus</b>")
+    assert store.get_case(case.id, time.time()).state == "open"
+    _post(ana, case.id, "close", outcome="Sin respuesta de la persona")
+    assert store.get_case(case.id, time.time()).state == "closed"
+    [entry] = [e for e in store.audit_log(time.time(), case_id=case.id) if e.action == "case.close"]
+    assert entry.detail == "Sin respuesta de la persona"
+    page = ana.get(f"/console/cases/{case.id}").get_data(as_text=True)
+    assert "Sin respuesta de la persona" in page
 
 
 def test_operators_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
@@ -332,7 +365,7 @@ def test_a_colleague_cannot_act_on_a_case_someone_else_holds(app) -> None:
     assert not any("soy supervisora" in m.text for m in store.case_messages(case.id, time.time()))
     _post(sara, case.id, "transfer", to="bea")
     assert store.get_case(case.id, time.time()).owner == "bea"
-    _post(sara, case.id, "close", outcome="Derivada")
+    _post(sara, case.id, "close", outcome="Derivada a otra organización")
     closed = store.get_case(case.id, time.time())
     assert closed.state == "closed"
     # closed: read-only for everyone, its owner included; nobody can claim it
@@ -358,9 +391,9 @@ def test_closing_a_case_leaves_anonymous_counts_once(app) -> None:
     case = make_case(app)
     sara = app.test_client()
     login(sara, "sara")
-    _post(sara, case.id, "close", outcome="Derivada a la Fiscalía")
+    _post(sara, case.id, "close", outcome="Derivada a otra organización")
     _post(sara, case.id, "reopen")
-    _post(sara, case.id, "close", outcome="Derivada otra vez")
+    _post(sara, case.id, "close", outcome="Transferida")
     [stats] = store.case_stats(time.time())
     assert stats.level == case.level and stats.indicators == sorted(case.indicators)
     assert stats.messages.get("in", 0) == len(
@@ -446,3 +479,71 @@ def test_a_session_cookie_forged_with_a_guessed_key_opens_nothing(app, guess: st
         answer = client.get("/console/audit")
         assert answer.status_code == expected, secret
     assert "/console/login" in app.test_client().get("/console/audit").headers["Location"]
+
+
+def test_a_file_that_is_not_a_photo_or_a_sound_is_a_download_in_a_sandbox(app, client) -> None:
+    """The review: an SVG "photo" was served inline from the console's origin, a live
+    document (only the CSP stopped its script)."""
+    import base64
+    import json
+
+    from bot.store.records import CaseMessage, Commit
+
+    case = make_case(app)
+    store = app.extensions["bot"].store
+    svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'><script>x</script></svg>"
+    items = [("image/svg+xml", svg), ("image/jpeg", b"\xff\xd8jpeg")]
+    store.commit(Commit("t", case_messages=[
+        CaseMessage(case.id, time.time() + n, "in",
+                    json.dumps({"mime": mime, "data": base64.b64encode(data).decode()}), "photo")
+        for n, (mime, data) in enumerate(items)]), time.time())  # fmt: skip
+    login(client)
+    kinds = [m.kind for m in store.case_messages(case.id, time.time())]
+    first = kinds.index("photo")
+    drawing = client.get(f"/console/cases/{case.id}/media/{first}")
+    assert drawing.status_code == 200 and drawing.headers["Content-Disposition"] == "attachment"
+    assert drawing.mimetype == "application/octet-stream"
+    assert "sandbox" in drawing.headers["Content-Security-Policy"]
+    photo = client.get(f"/console/cases/{case.id}/media/{first + 1}")
+    assert photo.headers["Content-Disposition"] == "inline" and photo.mimetype == "image/jpeg"
+
+
+def _session_signer(app, signed_at: float | None = None):
+    """Flask's own cookie serializer, optionally signing as if at `signed_at`."""
+    from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import TimestampSigner
+
+    class Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(signed_at) if signed_at is not None else super().get_timestamp()
+
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    serializer.signer = Then
+    return serializer
+
+
+def test_a_console_session_ends_with_the_shift(app) -> None:
+    """The review: a session cookie was honoured for 31 days. Twelve hours now."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    sara = app.test_client()
+    login(sara, "sara")
+    payload = _session_signer(app).loads(sara.get_cookie(name).value)
+    for hours, expected in ((11, 200), (13, 302)):
+        client = app.test_client()
+        old = _session_signer(app, time.time() - hours * 3600).dumps(payload)
+        client.set_cookie(name, old)
+        assert client.get("/console/audit").status_code == expected, hours
+
+
+def test_login_starts_a_new_session_and_csrf_token(app) -> None:
+    """The review: the anonymous session's CSRF token carried over into the logged-in
+    one, so a token planted before login (cookie tossing) stayed valid after it."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    ana = app.test_client()
+    csrf(ana)
+    before = _session_signer(app).loads(ana.get_cookie(name).value)
+    login(ana, "ana")
+    ana.get("/console/")
+    after = _session_signer(app).loads(ana.get_cookie(name).value)
+    assert before.get("csrf_token") and after.get("csrf_token")
+    assert before["csrf_token"] != after["csrf_token"]

@@ -25,6 +25,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
@@ -59,10 +60,11 @@ def _headers(response: Response) -> Response:
     """Nothing of a case stays in a cache, no page can be framed by another site, and
     only the page's own script and style run (a nonce per response)."""
     nonce = g.get("csp_nonce", "")
-    response.headers["Content-Security-Policy"] = (
+    response.headers.setdefault(  # a media file sets its own, stricter one
+        "Content-Security-Policy",
         f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
         "img-src 'self'; media-src 'self'; frame-ancestors 'none'; form-action 'self'; "
-        "base-uri 'none'; object-src 'none'"
+        "base-uri 'none'; object-src 'none'",
     )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -73,6 +75,19 @@ def _headers(response: Response) -> Response:
 
 LEVEL_ES = {"urgent": "Urgente", "high": "Alta", "normal": "Normal"}
 RESPONSE_TARGET = {"urgent": 15 * 60, "high": 4 * 3600, "normal": 24 * 3600}
+# How a case ends (the close form offers exactly these; the audit records which).
+OUTCOMES = (
+    "Orientada; no requiere más",
+    "Derivada a otra organización",
+    "Transferida",
+    "Sin respuesta de la persona",
+    "La persona pidió cerrar",
+)
+# Media a browser may show inline: photos and sounds the platforms deliver. Anything else
+# a person's file claims to be (image/svg+xml carries scripts) is a download.
+INLINE_MEDIA = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg",
+                          "audio/mpeg", "audio/mp4", "audio/aac", "audio/amr", "audio/wav",
+                          "video/mp4"})  # fmt: skip
 REFERRAL_DEADLINE = {"urgent": 24 * 3600, "high": 3 * 86400, "normal": 7 * 86400}
 REFERRAL_DEADLINE_ES = {
     "urgent": "llamar ya; ficha en 24 h",
@@ -221,6 +236,8 @@ def login() -> Any:
             "Usuario o contraseña incorrectos, o demasiados intentos. Espera y vuelve a intentar."
         )
         return render_template("console/login.html"), 401
+    # A fresh session (and CSRF token) at login: nothing planted before it carries over.
+    session.clear()
     login_user(auth.User(operator))
     rt().store.put_operator(operator, now())  # extends the account's expiry
     record(AuditEntry(now(), operator.username, "login"))
@@ -275,6 +292,7 @@ def case_view(case_id: str) -> Any:
         triggers={PLAIN_ES.get(k, k): v for k, v in case.triggers.items()},
         canned=canned,
         operators=operators,
+        outcomes=OUTCOMES,
         external=[c for c in consents if c.scope == "external"],
         fmt=lambda ts: datetime.fromtimestamp(ts, LIMA).strftime("%d/%m %H:%M"),
     )
@@ -316,8 +334,27 @@ def case_media(case_id: str, index: int) -> Any:
     response = Response(base64.b64decode(stored["data"]), mimetype=mime)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = "inline"
+    # Shown in the page only as what it claims to be, a photo or a sound; anything else
+    # (an SVG with a script, a PDF) is a download, and never a document of this origin.
+    inline = mime.lower().split(";")[0].strip() in INLINE_MEDIA
+    response.headers["Content-Disposition"] = "inline" if inline else "attachment"
+    if not inline:
+        response.mimetype = "application/octet-stream"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; sandbox; frame-ancestors 'none'"
+    )
     return response
+
+
+def _may_refer(case: Case) -> None:
+    """The referral record (GET) is for whoever may refer (POST): its owner or a
+    supervisor, also once closed. A colleague reading the case does not get the focal
+    points' contacts with it."""
+    if case.owner == current_user.username or current_user.supervisor:
+        return
+    record(audit("case.refused", case.id))
+    flash("La derivación la hace quien atiende el caso.")
+    abort(redirect(url_for("console.case_view", case_id=case.id)))
 
 
 def _may_act(case: Case, owner_only: bool = False) -> None:
@@ -477,8 +514,8 @@ def ask_consent(case_id: str) -> Any:
 def close(case_id: str) -> Any:
     case = get_case_or_404(case_id)
     _may_act(case)
-    outcome = (request.form.get("outcome") or "").strip()[:200]
-    if not outcome:
+    outcome = (request.form.get("outcome") or "").strip()
+    if outcome not in OUTCOMES:
         flash("Indica el resultado para cerrar el caso.")
         return redirect(url_for("console.case_view", case_id=case_id))
     store, t = rt().store, now()
@@ -488,7 +525,8 @@ def close(case_id: str) -> Any:
         stats.append(closing_stats(case, store.case_messages(case.id, t), t))
         case.counted = True
     store.commit(
-        Commit("console", cases=[case], audit=[audit("case.close", case.id)], stats=stats), t
+        Commit("console", cases=[case], audit=[audit("case.close", case.id, outcome)], stats=stats),
+        t,
     )
     return redirect(url_for("console.queue"))
 
@@ -502,6 +540,7 @@ def referral(case_id: str) -> Any:
     consents = store.consents(case.user, t)
     external = [c for c in consents if c.scope == "external"]
     granted = bool(external) and external[-1].granted
+    _may_refer(case)  # the record names the focal points: the owner's, or a supervisor's
     if request.method == "POST":
         _may_act(case)
         if not any(c.get("choice") == "referral_started" for c in case.choices):

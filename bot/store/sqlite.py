@@ -8,6 +8,7 @@ one transaction per commit. Every row has `expires_at`; reads ignore expired row
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -106,7 +107,12 @@ class SQLiteStore:
         self.crypto = crypto
         self.closed_case_ttl = closed_case_ttl
         self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Owner-only: the contents are encrypted, but operators' password hashes, case
+        # ids, times and the audit trail are not for other local users. SQLite gives its
+        # -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
         try:
             self._db().executescript(SCHEMA)  # executescript manages its own transaction
             self._migrate()
