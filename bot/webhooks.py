@@ -25,6 +25,10 @@ from bot.store.port import StoreUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+# A message's statuses as Twilio documents them (Messaging webhooks, MessageStatus).
+TWILIO_STATUSES = frozenset({"accepted", "scheduled", "canceled", "queued", "sending", "sent",
+                             "failed", "delivered", "undelivered", "receiving", "received",
+                             "read", "partially_delivered"})  # fmt: skip
 
 
 def runtime() -> Runtime:
@@ -88,9 +92,14 @@ def whatsapp_status() -> Response | tuple[Response, int]:
     status = (request.form.get("MessageStatus") or "").lower()
     if not status:
         return jsonify(error="MessageStatus is required"), 400
+    if status not in TWILIO_STATUSES:  # the audit names Twilio's statuses, nothing else
+        return jsonify(error="unknown MessageStatus"), 400
+    code = request.form.get("ErrorCode") or ""
+    if code and not code.isdigit():
+        return jsonify(error="ErrorCode is a number"), 400
     from bot.store.records import AuditEntry, Commit
 
-    detail = f"error={request.form.get('ErrorCode')}" if request.form.get("ErrorCode") else ""
+    detail = f"error={code[:8]}" if code else ""
     try:  # metadata only: no number, no text
         runtime().store.commit(
             Commit(

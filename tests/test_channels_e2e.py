@@ -180,6 +180,20 @@ def test_status_callback_records_metadata_only(stack: Stack) -> None:
     assert "+51944444444" not in repr(entry)
 
 
+def test_signed_twilio_fields_the_bot_never_sees_are_refused(stack: Stack) -> None:
+    """The review (with the auth token): a made-up status became an audit action, and a
+    5,000-digit sender got a reply. Signed or not, they are 400 and record nothing."""
+    status = {"MessageSid": "SM71", "MessageStatus": "<script>x</script>", "To": "whatsapp:+1"}
+    assert stack.wa(status, path="/webhooks/whatsapp/status").status_code == 400
+    odd_code = {"MessageSid": "SM72", "MessageStatus": "failed", "ErrorCode": "x" * 300}
+    assert stack.wa(odd_code, path="/webhooks/whatsapp/status").status_code == 400
+    assert stack.runtime.store.audit_log(__import__("time").time()) == []
+    huge = {"MessageSid": "SM73", "From": "whatsapp:+" + "5" * 5000, "Body": "hola"}
+    assert stack.wa(huge).status_code == 400
+    stack.drain()
+    assert not stack.twilio.received
+
+
 def test_transient_failures_are_retried_permanent_ones_dead_lettered(stack: Stack) -> None:
     stack.telegram.failures.extend([500])
     stack.tg(text_update(80, 4242, "hola"))

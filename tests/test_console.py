@@ -547,3 +547,18 @@ def test_login_starts_a_new_session_and_csrf_token(app) -> None:
     after = _session_signer(app).loads(ana.get_cookie(name).value)
     assert before.get("csrf_token") and after.get("csrf_token")
     assert before["csrf_token"] != after["csrf_token"]
+
+
+def test_operator_text_loses_control_characters_and_a_long_note_is_refused(app) -> None:
+    """The review: NUL and CR reached the person's phone; a note over 2000 characters
+    was cut without a word."""
+    store = app.extensions["bot"].store
+    case = make_case(app)
+    ana = app.test_client()
+    login(ana, "ana")
+    _post(ana, case.id, "claim")
+    _post(ana, case.id, "note", text="x" * 2001)
+    assert not [m for m in store.case_messages(case.id, time.time()) if m.direction == "note"]
+    _post(ana, case.id, "note", text="llamar\x00 mañana\r\nsin falta 👩‍⚕️")
+    [note] = [m for m in store.case_messages(case.id, time.time()) if m.direction == "note"]
+    assert note.text == "ana: llamar mañana\nsin falta 👩‍⚕️"

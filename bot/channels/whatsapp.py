@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -34,6 +35,10 @@ NAME = "whatsapp"
 MAX_CONTENTS = 512  # menus remembered per process
 SMS = "sms"  # the same Twilio account and webhook; a third channel only with TWILIO_SMS_NUMBER
 WINDOW = 24 * 3600.0  # WhatsApp's customer-service window after the person's last message
+# "+51987654321", "whatsapp:+51987654321", and WhatsApp's business-scoped user ids
+# ("whatsapp:US.1234", seen in Twilio's own test payloads): a short address of these
+# characters. A 5,000-digit "number" (the review's) is not one, signed or not.
+ADDRESS = re.compile(r"(whatsapp:)?[+A-Za-z0-9._-]{3,40}")
 
 
 def within_window(last_inbound: float | None, now: float) -> bool:
@@ -81,6 +86,8 @@ def parse(form: Mapping[str, str]) -> Parsed | None:
     sender = (form.get("From") or "").strip()
     if not sid or not sender:
         raise BadRequest("MessageSid (or SmsMessageSid) and From are required")
+    if not ADDRESS.fullmatch(sender):
+        raise BadRequest("From is not a phone number or WhatsApp user id")
     status = (form.get("SmsStatus") or form.get("MessageStatus") or "received").lower()
     if status not in ("received", "receiving"):
         return None  # a status callback (sent, delivered, read, failed): nothing to answer

@@ -11,6 +11,7 @@ import base64
 import json
 import secrets
 import time
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -346,6 +347,15 @@ def case_media(case_id: str, index: int) -> Any:
     return response
 
 
+NOTE_CHARS = 2000
+
+
+def _printable(text: str) -> str:
+    """What an operator typed, without control characters (a NUL or a stray escape
+    reaches the person's phone as garbage); line breaks and tabs stay."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
 def _may_refer(case: Case) -> None:
     """The referral record (GET) is for whoever may refer (POST): its owner or a
     supervisor, also once closed. A colleague reading the case does not get the focal
@@ -455,7 +465,7 @@ def _send(case: Case, message: dict[str, Any], logged: str) -> bool:
 def message(case_id: str) -> Any:
     case = get_case_or_404(case_id)
     _may_act(case, owner_only=True)
-    text = (request.form.get("text") or "").strip()
+    text = _printable(request.form.get("text") or "")
     if not text or len(text) > 1500:
         flash("Escribe un mensaje (máximo 1500 caracteres).")
     else:
@@ -471,8 +481,10 @@ def message(case_id: str) -> Any:
 def note(case_id: str) -> Any:
     case = get_case_or_404(case_id)
     _may_act(case)
-    text = (request.form.get("text") or "").strip()[:2000]
-    if text:
+    text = _printable(request.form.get("text") or "")
+    if len(text) > NOTE_CHARS:
+        flash(f"La nota tiene más de {NOTE_CHARS} caracteres: acórtala (no se guardó).")
+    elif text:
         rt().store.commit(
             Commit(
                 "console",
