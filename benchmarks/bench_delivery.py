@@ -211,11 +211,8 @@ def idle_writes(kind: str, seconds: float) -> float:
         tw.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="fewer people, shorter limits")
-    args = parser.parse_args(argv)
-    people, others, limit = (60, 10, 20.0) if args.quick else (200, 20, 40.0)
+def run(quick: bool) -> dict[str, Any]:
+    people, others, limit = (60, 10, 20.0) if quick else (200, 20, 40.0)
     out: dict[str, Any] = {}
     for kind in ("sqlite", "redis"):
         tg = throughput(kind, "telegram", people, limit)
@@ -237,7 +234,13 @@ def main(argv: list[str] | None = None) -> int:
               f"({wa['delivered']}/{wa.get('expected', '?')}, in flight "
               f"{wa.get('max_in_flight', 0)})  other person p99 {op['p99_ms']:8.0f} ms  "
               f"idle writes {idle:6.1f}/s", file=sys.stderr)  # fmt: skip
-    print(json.dumps(out))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer people, shorter limits")
+    print(json.dumps(run(parser.parse_args(argv).quick)))
     return 0
 
 

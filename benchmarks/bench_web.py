@@ -274,8 +274,7 @@ def measure(kind: str, base_rps: float, seconds: float, e2e_count: int) -> dict[
     }
 
 
-def main() -> int:
-    quick = "--quick" in sys.argv
+def run(quick: bool) -> dict[str, Any]:
     seconds, count = (3.0, 200) if quick else (6.0, 600)
     base = baseline(seconds)
     out: dict[str, Any] = {"baseline_rps": round(base, 1)}
@@ -283,7 +282,11 @@ def main() -> int:
         out[kind] = measure(kind, base, seconds, count)
         print(f"{kind:7} " + "  ".join(f"{k} {v}" for k, v in out[kind].items()), file=sys.stderr)
     print(f"baseline (empty Flask endpoint, same server): {base:.0f} requests/s", file=sys.stderr)
-    print(json.dumps(out))
+    return out
+
+
+def main() -> int:
+    print(json.dumps(run("--quick" in sys.argv)))
     return 0
 
 
