@@ -42,6 +42,7 @@ MIN_WORDS = 10
 # decides the reply (113 first for a medical emergency), so it must not be a wild guess.
 JUSTIFY_MIN = 0.7
 TOKEN_CACHE = 50_000
+NOTHING: dict[int, float] = {}
 # The codes a level head may add to justify itself, by the level it asks for.
 JUSTIFY: dict[str, tuple[str, ...]] = {
     C.URGENT: C.URGENCY,
@@ -158,24 +159,26 @@ def opinion(
         return Opinion({}, {})
     tokens = seg.tokens
     heads_muted = _muted_heads(model)
-    by_token: list[dict[int, float]] = []
+    n = len(model.heads)
+    score = [0.0] * n
+    # Per token: its own summed weights and those of the pair it starts (no copies: the
+    # words behind an added code are looked up again only when there is one).
+    shares: list[tuple[dict[int, float], dict[int, float]]] = []
     occurrences = 0
     for i, tok in enumerate(tokens):
         vector, count = model.token_vector(tok)
-        share = dict(vector)
-        occurrences += count
-        if i + 1 < len(tokens):
-            occurrences += 1
-            for head, weight in model.weights.get(f"b:{tok}_{tokens[i + 1]}", {}).items():
-                share[head] = share.get(head, 0.0) + weight
-        if i in muted:
-            share = {h: w for h, w in share.items() if h not in heads_muted}
-        by_token.append(share)
-    n = len(model.heads)
-    score = [0.0] * n
-    for share in by_token:
-        for head, weight in share.items():
-            score[head] += weight
+        pair = (
+            model.weights.get(f"b:{tok}_{tokens[i + 1]}", NOTHING)
+            if i + 1 < len(tokens)
+            else NOTHING
+        )
+        occurrences += count + (i + 1 < len(tokens))
+        silenced = i in muted
+        for part in (vector, pair):
+            for head, weight in part.items():
+                if not (silenced and head in heads_muted):
+                    score[head] += weight
+        shares.append((vector, pair))
     scale = 1.0 / math.sqrt(occurrences)  # as in training (model_tools.fit)
     prob = {model.heads[h]: _sigmoid(model.bias[h] + score[h] * scale) for h in range(n)}
     sure = {model.heads[h] for h in range(n) if prob[model.heads[h]] >= model.threshold[h]}
@@ -200,7 +203,8 @@ def opinion(
         if C.severity(C.level_for(found | added | {code})) >= cap:
             added.add(code)
     index = {head: h for h, head in enumerate(model.heads)}
-    triggers = {code: _words(seg, by_token, index.get(code)) for code in sorted(added)}
+    silenced = (muted, heads_muted)
+    triggers = {code: _words(seg, shares, silenced, index.get(code)) for code in sorted(added)}
     return Opinion(triggers, {code: round(prob.get(code, 0.0), 3) for code in sorted(added)})
 
 
@@ -211,12 +215,23 @@ def _muted_heads(model: Model) -> frozenset[int]:
     )
 
 
-def _words(seg: Segmented, by_token: list[dict[int, float]], head: int | None) -> str:
+def _words(
+    seg: Segmented,
+    shares: list[tuple[dict[int, float], dict[int, float]]],
+    silenced: tuple[frozenset[int], frozenset[int]],
+    head: int | None,
+) -> str:
     """The written words (up to three, in message order) that pushed `head` most."""
     if head is None:
         return ""
-    ranked = sorted(range(len(by_token)), key=lambda i: -by_token[i].get(head, 0.0))
-    chosen = sorted(i for i in ranked[:MAX_TRIGGER_WORDS] if by_token[i].get(head, 0.0) > 0)
+    muted, heads_muted = silenced
+    muted_head = head in heads_muted
+    push = [
+        0.0 if i in muted and muted_head else own.get(head, 0.0) + pair.get(head, 0.0)
+        for i, (own, pair) in enumerate(shares)
+    ]
+    ranked = sorted(range(len(push)), key=lambda i: -push[i])
+    chosen = sorted(i for i in ranked[:MAX_TRIGGER_WORDS] if push[i] > 0)
     words: list[str] = []
     for i in chosen:
         word = seg.words(i, i + 1)
