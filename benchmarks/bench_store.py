@@ -15,7 +15,6 @@ the same randomly chosen people's messages, in alternating rounds. Run: make ben
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import sys
@@ -27,6 +26,7 @@ from typing import Any
 
 import redis
 
+from benchmarks.timing import cli, each_adapter
 from bot.config import load_config, new_data_key
 from bot.engine.types import Inbound, Session
 from bot.runtime import Runtime
@@ -160,18 +160,10 @@ def measure(kind: str, small: int, large: int, count: int, rounds: int = 5) -> d
 
 def run(quick: bool) -> dict[str, Any]:
     small, large, count = (1_000, 20_000, 1_000) if quick else (1_000, 100_000, 2_000)
-    out: dict[str, Any] = {}
-    for kind in ("sqlite", "redis"):
-        out[kind] = measure(kind, small, large, count)
-        print(f"{kind:7} " + "  ".join(f"{k} {v}" for k, v in out[kind].items()), file=sys.stderr)
+    out = each_adapter(lambda kind: measure(kind, small, large, count))
     redis.Redis.from_url(REDIS_URL).flushdb()
     return out
 
 
-def main() -> int:
-    print(json.dumps(run("--quick" in sys.argv)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(run))

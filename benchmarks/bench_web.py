@@ -33,6 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from benchmarks.chaos import free_port
 from benchmarks.platforms import Platform
+from benchmarks.timing import cli, each_adapter
 from bot import paths
 from bot.config import new_data_key
 
@@ -278,17 +279,10 @@ def run(quick: bool) -> dict[str, Any]:
     seconds, count = (3.0, 200) if quick else (6.0, 600)
     base = baseline(seconds)
     out: dict[str, Any] = {"baseline_rps": round(base, 1)}
-    for kind in ("sqlite", "redis"):
-        out[kind] = measure(kind, base, seconds, count)
-        print(f"{kind:7} " + "  ".join(f"{k} {v}" for k, v in out[kind].items()), file=sys.stderr)
+    out.update(each_adapter(lambda kind: measure(kind, base, seconds, count)))
     print(f"baseline (empty Flask endpoint, same server): {base:.0f} requests/s", file=sys.stderr)
     return out
 
 
-def main() -> int:
-    print(json.dumps(run("--quick" in sys.argv)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(run))
