@@ -25,6 +25,7 @@ from bot.config import Config
 from bot.conversation import ANSWERED_INLINE, ConversationService, inline_digest
 from bot.directory.model import Directory, load_directory
 from bot.engine.engine import Engine
+from bot.engine.langguess import guess_lang
 from bot.engine.types import Inbound, Outbound
 from bot.hours import OperatorHours
 from bot.inbox_writer import InboxWriter
@@ -132,7 +133,7 @@ class Runtime:
         lead = lead_for_words(assess, inbound.text, inbound.lang_hint)
         if lead is None:
             return None
-        message = self.engine.say(lead, inbound.lang_hint)[0]
+        message = self.engine.say(lead, inbound.lang_hint or guess_lang(inbound.text))[0]
         record[ANSWERED_INLINE] = inline_digest(message.text)
         return message
 

@@ -200,6 +200,26 @@ def test_asking_for_a_person_before_any_language_opens_a_case(
     assert sign in replies[0] and "Elige tu idioma" not in " ".join(replies)
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "sign"),
+    [
+        ("they locked me in and I am in danger now", "en", "If you are in danger"),
+        ("emergency", "en", "If you are in danger"),
+        ("urgence, il me frappe", "fr", "105"),
+    ],
+)
+def test_an_urgent_first_message_is_answered_in_its_language(
+    make_service, text: str, lang: str, sign: str
+) -> None:
+    """The second review: urgent first messages on WhatsApp got Spanish numbers, a
+    Spanish notice and a case marked `es`, whatever language they were written in."""
+    service = make_service()
+    replies = Person(service, lang=None).say(text)
+    [case] = cases(service)
+    assert case.level == "urgent" and case.lang == lang
+    assert sign in replies[0] and "Si estás en peligro" not in " ".join(replies)
+
+
 def test_forged_screening_answers_record_nothing(make_service) -> None:
     """A screening answer records a risk code: a button for a question never asked
     (`opt:screening.q6:0` from a chat that never started screening) is refused."""

@@ -455,6 +455,19 @@ def test_failed_logins_are_counted_across_processes_in_the_store(kind, make_stor
     assert second.blocked("ana", "203.0.113.9") and not second.blocked("ana", "192.0.2.10")
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_failed_logins_from_one_ipv6_network_count_together(kind, make_store) -> None:
+    """The review: 30 guesses from 30 addresses of one /64 never locked the account."""
+    from bot.console.auth import LoginLimiter
+    from bot.store.crypto import Crypto
+
+    limiter = LoginLimiter(make_store(kind, Crypto([new_data_key()])), "k" * 40)
+    for n in range(5):
+        limiter.failed("ana", f"2001:db8:1:2::{n + 1:x}")
+    assert limiter.blocked("ana", "2001:db8:1:2::ffff")
+    assert not limiter.blocked("ana", "2001:db8:1:3::1")  # another network is not
+
+
 @pytest.mark.parametrize("guess", ["changeme", "a", "secret", "dev"])
 def test_a_session_cookie_forged_with_a_guessed_key_opens_nothing(app, guess: str) -> None:
     """The review forged a supervisor's cookie with the weak SECRET_KEY it guessed.
@@ -492,7 +505,8 @@ def test_a_file_that_is_not_a_photo_or_a_sound_is_a_download_in_a_sandbox(app, c
     case = make_case(app)
     store = app.extensions["bot"].store
     svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'><script>x</script></svg>"
-    items = [("image/svg+xml", svg), ("image/jpeg", b"\xff\xd8jpeg")]
+    items = [("image/svg+xml", svg), ("image/jpeg", b"\xff\xd8jpeg"),
+             ("image/jpeg\r\nX-Evil: 1", b"\xff\xd8jpeg")]  # fmt: skip
     store.commit(Commit("t", case_messages=[
         CaseMessage(case.id, time.time() + n, "in",
                     json.dumps({"mime": mime, "data": base64.b64encode(data).decode()}), "photo")
@@ -506,6 +520,9 @@ def test_a_file_that_is_not_a_photo_or_a_sound_is_a_download_in_a_sandbox(app, c
     assert "sandbox" in drawing.headers["Content-Security-Policy"]
     photo = client.get(f"/console/cases/{case.id}/media/{first + 1}")
     assert photo.headers["Content-Disposition"] == "inline" and photo.mimetype == "image/jpeg"
+    forged = client.get(f"/console/cases/{case.id}/media/{first + 2}")  # was a 500, forever
+    assert forged.status_code == 200 and "X-Evil" not in forged.headers
+    assert forged.mimetype == "application/octet-stream"
 
 
 def _session_signer(app, signed_at: float | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import time
 
 from argon2 import PasswordHasher
@@ -77,6 +78,21 @@ def revoke(store: Store, operator: Operator) -> None:
     store.put_operator(operator, time.time())
 
 
+def client_block(address: str) -> str:
+    """The unit a failed login counts against: the IPv4 address, or the IPv6 /64 (one
+    household or phone gets a whole /64: counting single IPv6 addresses gave unlimited
+    guesses from one network, the outside review found)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class LoginLimiter:
     """Failed logins, counted in the store (every process and worker sees the same
     counts, on SQLite and Redis), keyed by account *and* client address, and by address
@@ -94,7 +110,8 @@ class LoginLimiter:
         def key(*parts: str) -> str:
             return hmac.new(self._secret, "\0".join(parts).encode(), hashlib.sha256).hexdigest()
 
-        return key("login", username.lower(), address), key("login-from", address)
+        source = client_block(address)
+        return key("login", username.lower(), source), key("login-from", source)
 
     def blocked(self, username: str, address: str) -> bool:
         pair, source = self._keys(username, address)

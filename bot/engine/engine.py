@@ -221,7 +221,14 @@ class Engine:
             return
 
         text = inbound.text or ""
+        # A first message that will be answered at once (urgent words) is answered, and
+        # its case opened, in its own language when the words say which; otherwise the
+        # language menu comes as usual.
+        guessed = guess_lang(text) if s.lang is None else None
+        s.lang = s.lang or guessed
         found = self._intercept(reply, inbound, text) if text.strip() else ActionResult()
+        if guessed and not (found.lead or found.follow or found.outcome):
+            s.lang = None
         if found.outcome:
             self._show(reply, inbound, found.outcome)
             return
@@ -232,7 +239,7 @@ class Engine:
         if (found.lead or found.follow) and (s.lang is None or not s.welcomed):
             # A first message that already asks for help: the escalation is the welcome
             # (it carries the numbers and what happens next); no greeting afterwards.
-            s.lang, s.welcomed = s.lang or guess_lang(text) or SOURCE_LANG, True
+            s.lang, s.welcomed = s.lang or SOURCE_LANG, True
         else:
             self._dispatch(reply, inbound, text)
         if found.follow:

@@ -15,16 +15,16 @@ from bot.engine.normalize import tokens
 # are removed). Shared ones ("a", "de", "que", "me", "no", "con"...) are left out.
 MARKERS: dict[str, frozenset[str]] = {
     "es": frozenset(
-        "quiero hablar una persona alguien necesito ayuda estoy tengo pero por favor hay usted mi soy".split()
+        "quiero hablar una persona alguien necesito ayuda estoy tengo pero por favor hay usted mi soy emergencia peligro".split()
     ),
     "en": frozenset(
-        "i want to talk speak the someone please help my is am im with anyone there need".split()
+        "i want to talk speak the someone please help my is am im with anyone there need emergency danger".split()
     ),
     "pt": frozenset(
         "quero falar uma pessoa alguem preciso ajuda estou tenho voce ta tem nao sou com obrigado".split()
     ),
     "fr": frozenset(
-        "je veux parler avec quelqu une personne besoin aide suis j ai il y moi svp aidez".split()
+        "je veux parler avec quelqu une personne besoin aide suis j ai il y moi svp aidez urgence secours danger".split()
     ),
 }
 
