@@ -89,7 +89,7 @@ def running(kind: str, tg: platforms.Platform, tw: platforms.Platform) -> Iterat
         store = Counting(inner)
         runtime = Runtime(config, store_override=store)  # production limiters
         stop = threading.Event()
-        runtime.engine  # noqa: B018  (warm: the first message must not pay the load)
+        runtime.warm()  # the first message must not pay the lexicon and model load
         threads = start_loops(runtime, stop)
         try:
             yield runtime

@@ -96,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
         telegram = "/bot" in self.path
         if telegram and not self.path.endswith("/sendMessage"):
             return self._send(200, {"ok": True, "result": True})
+        if not telegram and not self.path.endswith("/Messages.json"):
+            return self._send(200, {})  # not a message (the client's other calls): not counted
         recipient = str(params.get("chat_id") if telegram else params.get("To"))
         if not self.server.admit(recipient, time.monotonic()):
             if telegram:

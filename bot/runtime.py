@@ -118,7 +118,8 @@ class Runtime:
         return MediaFetcher(bot, twilio, c.twilio_api_base_url)  # type: ignore[arg-type]
 
     def warm(self) -> None:
-        """Build the engine and the risk lexicon before the first webhook: otherwise the
+        """Build the engine, the risk lexicon and its second opinion before the first
+        webhook: otherwise the
         first person to write after a restart (perhaps in danger) waits for them."""
         self.engine.emergency()
         assess("")
