@@ -119,8 +119,8 @@ class Runtime:
 
     def warm(self) -> None:
         """Build the engine, the risk lexicon and its second opinion before the first
-        webhook: otherwise the
-        first person to write after a restart (perhaps in danger) waits for them."""
+        webhook: otherwise the first person to write after a restart (perhaps in danger)
+        waits for them."""
         self.engine.emergency()
         assess("")
 
