@@ -55,6 +55,7 @@ i18n: $(VENV)/.installed
 		fi; \
 	done
 	$(PY) -m bot.engine.catalog_tools fill-source locales/es/LC_MESSAGES/messages.po
+	$(PY) -m bot.engine.langguess_tools
 
 # Regenerate the flow diagram in flows/DIAGRAM.md and README.md (a test checks both).
 diagram: $(VENV)/.installed
@@ -65,9 +66,11 @@ lemmas: $(VENV)/.installed
 	$(PY) -m bot.risk.lemma_tools
 
 # Train the risk detector's second opinion on the labelled corpus (a test checks that
-# bot/risk/learned/weights.json.gz was trained on the corpus as it is now).
+# bot/risk/learned/weights.json.gz was trained on the corpus as it is now), and count the
+# language guesser's letter groups (also after `make i18n`: the catalogues teach it).
 model: $(VENV)/.installed
 	$(PY) -m bot.risk.model_tools train
+	$(PY) -m bot.engine.langguess_tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

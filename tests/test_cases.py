@@ -206,6 +206,13 @@ def test_asking_for_a_person_before_any_language_opens_a_case(
         ("they locked me in and I am in danger now", "en", "If you are in danger"),
         ("emergency", "en", "If you are in danger"),
         ("urgence, il me frappe", "fr", "105"),
+        # The persona review: a French teenager's first message got Spanish (the marker
+        # words knew "j ai", not the "jai" that normalising makes of it).
+        (
+            "j'ai 15 ans et mon patron me garde enfermée dans la maison",
+            "fr",
+            "Appelle la ligne 1810",
+        ),
     ],
 )
 def test_an_urgent_first_message_is_answered_in_its_language(
