@@ -26,7 +26,7 @@ _BREAKS = frozenset(".!?;:,¿¡\n…")
 _DIGITS_LETTERS = re.compile(r"^(\d+)([a-z]+)$")
 
 # Chat shorthand that would otherwise make every pattern list twice as long. Kept tiny and
-# unambiguous across the four languages: these only ever stand for the word on the right.
+# unambiguous across the four languages: these only ever stand for the words on the right.
 # Lexicon patterns go through the same map, so matching stays symmetric. ("pa" is not
 # here: it is "para" in Venezuelan Spanish but the negation in Haitian Kreyòl.)
 SHORTHAND: dict[str, str] = {
@@ -44,6 +44,11 @@ SHORTHAND: dict[str, str] = {
     "pra": "para",
     "ud": "usted",
     "uds": "ustedes",
+    # French "je suis" as texted: "jsuis mineure" must be "je suis mineure".
+    "jsuis": "je suis",
+    "jsui": "je suis",
+    "chui": "je suis",
+    "chuis": "je suis",
 }
 
 
@@ -85,7 +90,7 @@ def word_tokens(word: str) -> list[str]:
     for tok in normalize(word).split():
         glued = _DIGITS_LETTERS.match(tok)
         for part in glued.groups() if glued else (tok,):
-            out.append(SHORTHAND.get(part, part))
+            out.extend(SHORTHAND.get(part, part).split())
     return out
 
 
