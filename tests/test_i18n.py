@@ -93,3 +93,26 @@ def test_runtime_uses_no_fallback(engine: Engine, lang: str) -> None:
 @pytest.mark.parametrize("code", LANGS)
 def test_catalog_header_language(code: str) -> None:
     assert str(catalog(code).locale).startswith(code)
+
+
+TU = re.compile(r"\b(tu|ton|ta|tes|toi|te|t')(?=\W)", re.IGNORECASE)
+VOUS = re.compile(r"\b(vous|votre|vos)\b", re.IGNORECASE)
+# The Spanish sources written for a child (`urgent_notice_text`, the children's nodes):
+# French says "tu" to a child. Every other French message says "vous".
+CHILD_WORDS = ("cuidarte", "protección de la niñez", "Línea {tel:1810} o a la Policía",
+               "te va a escribir aquí en unos 15", "importante, y no es tu culpa",
+               "llama a las líneas de arriba")  # fmt: skip
+
+
+def test_french_says_vous_to_adults_and_tu_only_to_a_child() -> None:
+    """The persona review: one French conversation said "tu" in one message and "vous"
+    in the next (the self-harm answer)."""
+    mixed = []
+    for message in catalog("fr"):
+        text = message.string if isinstance(message.string, str) else " ".join(message.string)
+        if not message.id or not TU.search(text):
+            continue
+        source = message.id if isinstance(message.id, str) else message.id[0]
+        if VOUS.search(text) or not any(w in source for w in CHILD_WORDS):
+            mixed.append(source[:60])
+    assert mixed == [], mixed
