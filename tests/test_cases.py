@@ -351,3 +351,22 @@ def test_a_child_on_an_open_case_is_answered_as_a_child_with_1810(make_service) 
     mother.say("ma fille a 15 ans et son patron ne la laisse pas sortir")
     follow = "\n".join(mother.say("je suis tres inquiete"))
     assert "1810" in follow and "n'attendez pas" in follow
+
+
+def test_a_message_nothing_answers_while_the_offer_is_open_is_told_so(make_service) -> None:
+    """The persona review: after the offer, "y si me despiden?" got only "Responde sí o
+    no", as if it had not been read. A question with an answer gets it, then the offer."""
+    service = make_service()
+    person = started(service)
+    person.say("mi jefe tiene mi pasaporte y no me paga")
+    replies = person.say("y si me despiden?")
+    assert len(replies) == 1 and replies[0].startswith("No tengo una respuesta escrita")
+    assert "una persona de nuestro equipo sí puede responderte" in replies[0]
+    assert cases(service) == []
+    assert person.say("sí, por favor") and cases(service)[0].level == "high"
+
+    other = started(make_service(), address="p2")
+    other.say("mi jefe tiene mi pasaporte y no me paga")
+    replies = other.say("me van a deportar?")
+    assert "no debe ser detenida" in replies[0]
+    assert replies[-1].startswith("Sobre mi pregunta de antes")

@@ -65,6 +65,7 @@ EMERGENCY_NODE = "risk.emergency"  # after the numbers an emergency word or butt
 CONSENT_NODE = "risk.consent"
 HELPER_CONSENT_NODE = "risk.consent.helper"
 CONSENT_AGAIN_NODE = "risk.consent.again"
+CONSENT_AGAIN_ALONE_NODE = "risk.consent.again_unanswered"
 CONSENT_UNSURE_NODE = "risk.consent.unsure"
 CONSENT_YES_NODE = "risk.consent.yes"
 CONSENT_NO_NODE = "risk.consent.no"
@@ -81,7 +82,13 @@ REFERRAL_CONSENT_NODE = "referral.consent"  # shown when an operator asks from t
 WITHDRAW_NODE = "risk.withdraw"
 NOTICE_NODES = frozenset({"risk.urgent", "human"})  # where a bare "no" refuses the reading
 ASKING_NODES = frozenset(
-    {CONSENT_NODE, HELPER_CONSENT_NODE, CONSENT_AGAIN_NODE, CONSENT_UNSURE_NODE}
+    {
+        CONSENT_NODE,
+        HELPER_CONSENT_NODE,
+        CONSENT_AGAIN_NODE,
+        CONSENT_AGAIN_ALONE_NODE,
+        CONSENT_UNSURE_NODE,
+    }
 )
 # Nodes shown without the person navigating there: flow validation counts them as entry points.
 ENTRY_NODES = (
@@ -383,7 +390,11 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
                 risk.hold(text, triggers)
             if not risk.pending.get("reasked"):
                 risk.mark_reasked()
-                return ActionResult(reprompt=CONSENT_AGAIN_NODE, events=events)
+                return ActionResult(
+                    reprompt=CONSENT_AGAIN_NODE,
+                    reprompt_alone=CONSENT_AGAIN_ALONE_NODE,
+                    events=events,
+                )
         if MINOR in new:  # a child, or someone writing about one: 1810 and what to do
             return ActionResult(follow=CHILDREN_NODE, events=events)
         if assessment.level != NONE:

@@ -46,10 +46,12 @@ class ActionResult:
     fallback: str | None = None  # an interceptor's node for text nothing else understood
     # An interceptor's nodes around the normal route: `lead` before it (the emergency
     # numbers), `follow` after it (the urgent notice, the consent offer), `reprompt`
-    # after it only when the route answered a typed message (a question asked again).
+    # after it only when the route answered a typed message (a question asked again),
+    # `reprompt_alone` instead when the route found nothing to say to it.
     lead: str | None = None
     follow: str | None = None
     reprompt: str | None = None
+    reprompt_alone: str | None = None
     params: dict[str, object] = field(default_factory=dict)  # fill the node's own text
     pages: list[str] = field(default_factory=list)
     before: list[Outbound] = field(default_factory=list)

@@ -241,7 +241,12 @@ class Engine:
             # (it carries the numbers and what happens next); no greeting afterwards.
             s.lang, s.welcomed = s.lang or SOURCE_LANG, True
         else:
+            said = len(reply.messages)
             self._dispatch(reply, inbound, text)
+            if found.reprompt and reply.answered and len(reply.messages) == said:
+                # Nothing answered the message itself ("y si me despiden?"): the
+                # question again must say so, not just repeat itself.
+                found.reprompt = found.reprompt_alone or found.reprompt
         if found.follow:
             self._show(reply, inbound, found.follow)
         elif found.reprompt and reply.answered:
@@ -353,7 +358,8 @@ class Engine:
                 return ActionResult(outcome=found.outcome)
             plan.lead = plan.lead or found.lead
             plan.follow = plan.follow or found.follow
-            plan.reprompt = plan.reprompt or found.reprompt
+            if not plan.reprompt:
+                plan.reprompt, plan.reprompt_alone = found.reprompt, found.reprompt_alone
         return plan
 
     def _hold(self, s: Session, text: str) -> None:
