@@ -443,3 +443,31 @@ def test_locked_in_and_unable_to_get_out_is_danger_now(text: str) -> None:
                                   "i locked myself out, i cant get in"])  # fmt: skip
 def test_cannot_go_out_without_confinement_is_not_danger(text: str) -> None:
     assert assess(text).level in (C.NONE, C.NORMAL), assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("minha prima trabalha numa casa e não deixam ela sair", C.MOVEMENT_RESTRICTED),
+        ("they dont let her leave the house", C.MOVEMENT_RESTRICTED),
+        ("my cousin isnt allowed out", C.MOVEMENT_RESTRICTED),
+        ("jsuis mineure et mon patron me frappe", C.MINOR),
+        ("im 14 and this older guy online keeps asking for photos", C.SEXUAL_EXPLOITATION),
+        ("tenho 15 anos e um cara da internet pede fotos minhas", C.SEXUAL_EXPLOITATION),
+        ("j ai 15 ans un homme sur insta me demande des photos", C.SEXUAL_EXPLOITATION),
+        ("tengo 13 y un señor de free fire me pide fotos", C.SEXUAL_EXPLOITATION),
+    ],
+)
+def test_persona_review_wordings(text: str, code: str) -> None:
+    """The persona review of issue 11: Brazilian word order for someone else, English
+    without apostrophes, texted French, an adult online asking a child for photos."""
+    assert code in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["mi hija de 14 me pidio fotos de la fiesta", "im 16 and my mom asked me for photos of the dog",
+     "tengo 15, mi profe me pidio fotos del trabajo de ciencias"],
+)  # fmt: skip
+def test_photos_asked_by_family_or_school_are_not_grooming(text: str) -> None:
+    assert C.SEXUAL_EXPLOITATION not in assess(text).indicators, assess(text)
