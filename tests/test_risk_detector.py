@@ -471,3 +471,25 @@ def test_persona_review_wordings(text: str, code: str) -> None:
 )  # fmt: skip
 def test_photos_asked_by_family_or_school_are_not_grooming(text: str) -> None:
     assert C.SEXUAL_EXPLOITATION not in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ya no aguanto esta vida", "estoy cansada de vivir asi", "i cant take this life anymore",
+     "não aguento mais essa vida", "j en peux plus de cette vie", "marre de vivre"],
+)  # fmt: skip
+def test_tired_of_life_is_self_harm(text: str) -> None:
+    """The persona review: "ya no aguanto" about life itself got a yes/no question."""
+    assert C.SELF_HARM in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "estoy cansada de la vida en lima jaja",
+        "marre de vivre a lima",
+        "ya no aguanto este trabajo",
+    ],
+)
+def test_tired_of_a_place_or_a_job_is_not_self_harm(text: str) -> None:
+    assert C.SELF_HARM not in assess(text).indicators, assess(text)
