@@ -493,3 +493,23 @@ def test_tired_of_life_is_self_harm(text: str) -> None:
 )
 def test_tired_of_a_place_or_a_job_is_not_self_harm(text: str) -> None:
     assert C.SELF_HARM not in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["me quitaron el celular en el colegio jaja", "la profe me quito el celular",
+     "my teacher took my phone lol", "they took my phone at school",
+     "a professora me tirou o celular na aula", "le prof m a pris mon telephone en classe",
+     "me quitaron el celular en el bus"],
+)  # fmt: skip
+def test_a_phone_taken_at_school_or_in_a_robbery_is_not_isolation(text: str) -> None:
+    """The persona review: a teenager's phone confiscated at school got a caseworker offer."""
+    assert C.ISOLATION not in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["mi jefe me quito el celular", "my boss took my phone", "o patrão tirou meu celular",
+             "mon patron m a pris mon telephone"]
+)  # fmt: skip
+def test_a_phone_taken_by_the_boss_is_isolation(text: str) -> None:
+    assert C.ISOLATION in assess(text).indicators, assess(text)
