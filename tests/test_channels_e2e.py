@@ -311,3 +311,31 @@ def test_stop_is_recorded_and_lifted_when_the_person_writes_again(stack: Stack) 
     assert case is not None and stopped(case)
     _say(stack, 4003, 710, ["hola"])
     assert not stopped(_open_case(stack, 4003))
+
+
+def test_telegram_errors_map_as_the_library_maps_them(stack: Stack) -> None:
+    """The sender posts to the Bot API itself (bot/channels/telegram.py says why): a 429
+    waits what Telegram asks, 400 and 403 are permanent, a 5xx or no answer transient;
+    the keyboard is python-telegram-bot's own, encoded as the library encodes it."""
+    from bot.channels.delivery import PermanentError, TransientError
+    from bot.channels.telegram import TelegramSender, make_bot
+
+    sender = stack.runtime.senders["telegram"]
+    message = {"text": "hola", "buttons": [("Sí", "opt:x:0")]}
+    stack.telegram.failures.extend([429, 403, 400, 502])
+    with pytest.raises(TransientError) as waited:
+        sender.send("4242", message)
+    assert waited.value.retry_after == 1.0
+    for error in (PermanentError, PermanentError, TransientError):
+        with pytest.raises(error):
+            sender.send("4242", message)
+    sender.send("4242", message)
+    [sent] = messages(stack.telegram)
+    assert sent["chat_id"] == "4242" and sent["text"] == "hola"
+    assert json.loads(sent["reply_markup"]) == {
+        "inline_keyboard": [[{"text": "Sí", "callback_data": "opt:x:0"}]]
+    }
+    nobody = TelegramSender(make_bot("1:X", "http://127.0.0.1:9"))  # nothing listens there
+    with pytest.raises(TransientError):
+        nobody.send("4242", message)
+    nobody.close()
