@@ -513,3 +513,35 @@ def test_a_phone_taken_at_school_or_in_a_robbery_is_not_isolation(text: str) -> 
 )  # fmt: skip
 def test_a_phone_taken_by_the_boss_is_isolation(text: str) -> None:
     assert C.ISOLATION in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("ya no aguanto mas", C.SELF_HARM),
+        ("j en peux plus", C.SELF_HARM),
+        ("nao aguento mais", C.SELF_HARM),
+        ("i cant take it anymore", C.SELF_HARM),
+        ("quiero desaparecer", C.SELF_HARM),
+        ("i want to disappear", C.SELF_HARM),
+        ("quero sumir", C.SELF_HARM),
+        ("je veux disparaitre", C.SELF_HARM),
+        ("im 15 and a guy i met on tiktok wants me to send him pics", C.SEXUAL_EXPLOITATION),
+        ("HELP im in a truck they are taking us somewhere i dont know where", C.IMMEDIATE_DANGER),
+        ("tengo 16 y me escape de la casa donde trabajaba", C.MOVEMENT_RESTRICTED),
+        ("also the husband touches me", C.VIOLENCE),
+        ("le mari me touche la nuit", C.VIOLENCE),
+        ("o patrao fica me tocando", C.VIOLENCE),
+    ],
+)
+def test_second_persona_review(text: str, code: str) -> None:
+    """The second persona review of this session (issue 11), each in the words it used."""
+    assert code in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["no puedo", "ya no aguanto este trabajo", "ça me touche beaucoup ton message"]
+)
+def test_second_persona_review_benign(text: str) -> None:
+    """ "No puedo" at the safety check means "not now"; being moved is not being touched."""
+    assert assess(text).level in (C.NONE, C.NORMAL), assess(text)
