@@ -15,7 +15,10 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
   lexicon; first measured with the lexicon alone, then with the learned second opinion
   (bot/risk/second_opinion.py), which is never trained on it;
 - `risk_fourth_*.jsonl`, a fourth set by new writers, committed before the second
-  opinion was tuned and only ever measured. Its figures are the honest ones.
+  opinion was tuned and only ever measured. Its figures are the honest ones;
+- `risk_fifth_*.jsonl`, a fifth set by new writers (veiled wording, third-person reports,
+  teenagers online, hard benign messages), written while the persona reviews of the
+  third session on issue 11 were being fixed and only ever measured.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -48,10 +51,11 @@ SETS = {
     "holdout": ("risk_holdout_es_en.jsonl", "risk_holdout_pt_fr.jsonl"),
     "final": ("risk_final_es_pt.jsonl", "risk_final_en_fr.jsonl"),
     "fourth": ("risk_fourth_es_pt.jsonl", "risk_fourth_en_fr.jsonl"),
+    "fifth": ("risk_fifth_es_pt.jsonl", "risk_fifth_en_fr.jsonl"),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
-MEASURED_ONLY = frozenset({"final", "fourth"})
+MEASURED_ONLY = frozenset({"final", "fourth", "fifth"})
 
 
 @dataclass
@@ -174,7 +178,7 @@ TARGETS = {
 # Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
-# (their figures say little about new writers); "final" and "fourth" are only measured.
+# (their figures say little about new writers); "final", "fourth", "fifth" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -184,6 +188,10 @@ NOT_YET = {
     ("fourth", "high recall"),
     ("fourth", "benign escalated"),
     ("fourth", "indicator recall"),
+    ("fifth", "urgent recall"),
+    ("fifth", "high recall"),
+    ("fifth", "benign escalated"),
+    ("fifth", "indicator recall"),
 }
 
 
@@ -195,7 +203,11 @@ def _target(name: str, target: str) -> object:
 
 @pytest.mark.parametrize(
     ("name", "target"),
-    [_target(n, t) for n in ("old", "fresh", "holdout", "final", "fourth") for t in TARGETS],
+    [
+        _target(n, t)
+        for n in ("old", "fresh", "holdout", "final", "fourth", "fifth")
+        for t in TARGETS
+    ],
 )
 def test_target(name: str, target: str) -> None:
     report = evaluate(name)
@@ -206,7 +218,14 @@ def test_target(name: str, target: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "size"),
-    [("old", 259), ("fresh", 250), ("holdout", 250), ("final", 230), ("fourth", 320)],
+    [
+        ("old", 259),
+        ("fresh", 250),
+        ("holdout", 250),
+        ("final", 230),
+        ("fourth", 320),
+        ("fifth", 340),
+    ],  # fmt: skip
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
     cases = _load(name)
