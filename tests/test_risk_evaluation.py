@@ -225,7 +225,7 @@ def test_target(name: str, target: str) -> None:
         ("final", 230),
         ("fourth", 320),
         ("fifth", 340),
-    ],  # fmt: skip
+    ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
     cases = _load(name)
