@@ -369,4 +369,24 @@ def test_a_message_nothing_answers_while_the_offer_is_open_is_told_so(make_servi
     other.say("mi jefe tiene mi pasaporte y no me paga")
     replies = other.say("me van a deportar?")
     assert "no debe ser detenida" in replies[0]
-    assert replies[-1].startswith("Sobre mi pregunta de antes")
+    assert replies[-1].endswith("Responde sí o no.")  # the offer again, after the answer
+    assert not replies[-1].startswith("No tengo una respuesta escrita")
+
+
+def test_something_new_told_while_the_offer_is_open_is_acknowledged_every_time(
+    make_service,
+) -> None:
+    """The persona review: "ademas me pega" after the offer got the optional screening,
+    "also the husband touches me" got "No problem, answer yes or no"."""
+    service = make_service()
+    person = started(service)
+    person.say("mi jefe tiene mi pasaporte y no me paga")
+    person.say("y si me despiden?")  # the one brief re-ask is used up
+    for disclosure in ("ademas me pega", "y me quito el celular"):
+        replies = person.say(disclosure)
+        assert replies[-1].startswith("Gracias por contármelo"), replies
+        assert "preguntas cortas" not in " ".join(replies)
+    assert cases(service) == []
+    person.say("sí")
+    [case] = cases(service)
+    assert {"violence", "isolation", "documents_withheld"} <= set(case.indicators)

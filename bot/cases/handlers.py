@@ -66,6 +66,7 @@ CONSENT_NODE = "risk.consent"
 HELPER_CONSENT_NODE = "risk.consent.helper"
 CONSENT_AGAIN_NODE = "risk.consent.again"
 CONSENT_AGAIN_ALONE_NODE = "risk.consent.again_unanswered"
+CONSENT_DISCLOSED_NODE = "risk.consent.disclosed"
 CONSENT_UNSURE_NODE = "risk.consent.unsure"
 CONSENT_YES_NODE = "risk.consent.yes"
 CONSENT_NO_NODE = "risk.consent.no"
@@ -87,6 +88,7 @@ ASKING_NODES = frozenset(
         HELPER_CONSENT_NODE,
         CONSENT_AGAIN_NODE,
         CONSENT_AGAIN_ALONE_NODE,
+        CONSENT_DISCLOSED_NODE,
         CONSENT_UNSURE_NODE,
     }
 )
@@ -385,9 +387,16 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             return ActionResult(follow=consent, events=events)
         if risk.pending:
             # Not an answer: a new message, answered on its own; the offer stays open
-            # and is asked again once, briefly, after that answer.
+            # and is asked again once, briefly, after that answer. Something new told
+            # ("además me pega") is acknowledged and the offer asked again each time: it
+            # must never get "not understood" or the optional screening instead.
             if new:
                 risk.hold(text, triggers)
+                return ActionResult(
+                    reprompt=CONSENT_DISCLOSED_NODE,
+                    reprompt_alone=CONSENT_DISCLOSED_NODE,
+                    events=events,
+                )
             if not risk.pending.get("reasked"):
                 risk.mark_reasked()
                 return ActionResult(
