@@ -390,3 +390,18 @@ def test_something_new_told_while_the_offer_is_open_is_acknowledged_every_time(
     person.say("sí")
     [case] = cases(service)
     assert {"violence", "isolation", "documents_withheld"} <= set(case.indicators)
+
+
+def test_ayuda_after_telling_of_a_risk_is_a_cry_for_help(make_service) -> None:
+    """The persona review: after "mi jefe me tiene encerrada", "ayuda" (the help command)
+    returned how to use the chat. From someone who has told of a risk it is the
+    emergency: the numbers, and an urgent case. Before that, it stays the help command."""
+    service = make_service()
+    before = started(service, address="p0")
+    assert "105" not in " ".join(before.say("ayuda"))
+    person = started(service)
+    person.say("mi jefe tiene mi pasaporte y no me paga")
+    replies = person.say("ayuda")
+    assert "105" in replies[0] and "113" in replies[0]
+    [case] = cases(service)
+    assert case.level == "urgent"

@@ -36,6 +36,7 @@ from bot.engine.answers import read_answer
 from bot.engine.engine import Interceptor
 from bot.engine.flows import EMERGENCY
 from bot.engine.i18n import N_
+from bot.engine.normalize import tokens
 from bot.engine.types import Event, Session
 from bot.hours import LIMA, OperatorHours
 from bot.risk import Assessment
@@ -51,6 +52,7 @@ from bot.risk.codes import (
     level_for,
     severity,
 )
+from bot.risk.detector import HELP_COMMANDS
 
 URGENT_NODE = "risk.urgent"  # the notice after the numbers
 URGENT_LEADS = {  # the numbers first, in the order this danger asks for
@@ -321,6 +323,11 @@ def _media_event(ctx: Context) -> Event | None:
     return Event(ev.CASE_MEDIA, data)
 
 
+def cried_for_help(text: str) -> bool:
+    """The message is only a help word ("ayuda", "help!!", "aide"), not "menu"."""
+    return tokens(text) in {(w,) for w in HELP_COMMANDS - {"menu"}}
+
+
 def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) -> Interceptor:
     def intercept(ctx: Context, text: str) -> ActionResult | None:
         risk = RiskState(ctx.session)
@@ -341,6 +348,10 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             return ActionResult(outcome=WITHDRAW_NODE)  # typed, it is the button
         if risk.pending and asks_not_to_read(text):
             return ActionResult(outcome=CONSENT_NO_NODE)  # "nobody read this" is a no
+        if (risk.pending or risk.case_open) and cried_for_help(text):
+            # "ayuda" alone is the help command (how to use the chat), but from someone
+            # who has just told us of a risk it is a cry for help: the emergency reply.
+            return ActionResult(outcome=EMERGENCY)
         if risk.pending and (node in ASKING_NODES or not own_options):
             # The offer stays open until it is answered: a whole yes or no answers it
             # on the offer itself, or on a page with no choices of its own ("ok" on
