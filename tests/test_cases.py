@@ -405,3 +405,17 @@ def test_ayuda_after_telling_of_a_risk_is_a_cry_for_help(make_service) -> None:
     assert "105" in replies[0] and "113" in replies[0]
     [case] = cases(service)
     assert case.level == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "sign"),
+    [("es", "no puedo llamar me escuchan", "No necesitas llamar"),
+     ("en", "i cant call, they can hear me", "You don't need to call"),
+     ("pt", "nao posso ligar eles escutam", "Você não precisa ligar"),
+     ("fr", "je peux pas appeler ils entendent tout", "Vous n'avez pas besoin d'appeler")],
+)  # fmt: skip
+def test_someone_who_cannot_call_is_not_told_to_call(make_service, lang, text, sign) -> None:
+    """The persona review: "no puedo llamar, me escuchan" got "llama al 105" again."""
+    person = started(make_service(), lang=lang)
+    replies = person.say(text)
+    assert sign in replies[0], replies
