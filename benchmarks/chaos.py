@@ -168,14 +168,18 @@ def compare(
 ) -> dict[str, int]:
     """Walk each person's received replies against the expected ones, in order. A reply
     given inline in the webhook's answer (the urgent numbers) is delivered by design
-    ahead of what the worker still owes: it counts once, outside the order."""
+    ahead of what the worker still owes: it counts once, outside the order, and only for
+    an expected reply the worker did not send itself. (The emergency message a spooled
+    webhook answers with during a store outage has the same text as the reply to
+    "ayuda" after a risk, which the worker still sends: that one is not excused.)"""
     expected = {chat: list(want) for chat, want in expected.items()}
-    for chat, text, _ in inline or []:
-        if text in expected.get(chat, []):
-            expected[chat].remove(text)
     got: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for chat, text, at in sent:
         got[chat].append((text, at))
+    for chat, text, _ in inline or []:
+        want = expected.get(chat, [])
+        if want.count(text) > sum(t == text for t, _ in got.get(chat, [])):
+            want.remove(text)
     lost = dups = disorder = 0
     for chat, want in expected.items():
         i = 0

@@ -49,3 +49,19 @@ def test_a_kill_excuses_one_repeated_reply_per_person_in_flight_and_no_more() ->
     allowed = window_duplicates(duplicates, kills_at=[11.0])
     # a: one excused, the second copy of a1 is not; b: excused; c was sent long before
     assert sorted(chat for chat, _ in allowed) == ["a", "b"]
+
+
+def test_an_inline_reply_excuses_only_a_reply_the_worker_did_not_send() -> None:
+    """The urgent numbers answered inline stand for the worker's copy it leaves out; the
+    emergency message of a spooled webhook (a store outage) has the same text as the
+    reply to a later "ayuda", which the worker does send: both arrive, in order."""
+    from benchmarks.chaos import compare
+
+    numbers = "Si estás en peligro ahora, llama: 105"
+    expected = {"a": ["hola", "self-harm numbers", "menu", numbers], "b": ["hola", numbers]}
+    inline = [("a", "self-harm numbers", 1.0), ("a", numbers, 2.0), ("b", numbers, 1.0)]
+    sent = [("a", "hola", 0.5), ("a", "menu", 3.0), ("a", numbers, 4.0),
+            ("b", "hola", 0.5)]  # fmt: skip
+    assert compare(expected, sent, inline) == {"lost": 0, "duplicated": 0, "out_of_order": 0}
+    late = [*sent[:3], ("a", "menu", 5.0)]  # a reply repeated is still counted
+    assert compare(expected, late, inline)["duplicated"] == 1
