@@ -257,6 +257,8 @@ class Engine:
         s = reply.session
         toks = self._emergency.prepare(text)
         if not reply.led and self._is_emergency(toks):
+            # "socorro ele trancou a porta" as a first message: the numbers in Portuguese.
+            s.lang = s.lang or guess_lang(text)
             self._show(reply, inbound, EMERGENCY)
             return
 
