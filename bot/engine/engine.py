@@ -107,6 +107,8 @@ class _Reply:
     quiet: bool = False  # an escalation answers this turn: no "I did not understand"
     shown: set[str] = field(default_factory=set)
     exit: bool = False  # the quick-exit word: a neutral line, then nothing left to see
+    # The language a first message's words are in, if clear (guessed once per message).
+    guessed: str | None = None
 
 
 # Handler name prefixes whose options write to a case (consent, refusal, a request for a
@@ -224,7 +226,7 @@ class Engine:
         # A first message that will be answered at once (urgent words) is answered, and
         # its case opened, in its own language when the words say which; otherwise the
         # language menu comes as usual.
-        guessed = guess_lang(text) if s.lang is None else None
+        guessed = reply.guessed = guess_lang(text) if s.lang is None else None
         s.lang = s.lang or guessed
         found = self._intercept(reply, inbound, text) if text.strip() else ActionResult()
         if guessed and not (found.lead or found.follow or found.outcome):
@@ -236,6 +238,7 @@ class Engine:
         reply.quiet = bool(found.lead or found.follow or found.reprompt)
         if found.lead:
             self._show(reply, inbound, found.lead)
+        reprompt = found.reprompt
         if (found.lead or found.follow) and (s.lang is None or not s.welcomed):
             # A first message that already asks for help: the escalation is the welcome
             # (it carries the numbers and what happens next); no greeting afterwards.
@@ -243,14 +246,14 @@ class Engine:
         else:
             said = len(reply.messages)
             self._dispatch(reply, inbound, text)
-            if found.reprompt and reply.answered and len(reply.messages) == said:
+            if reprompt and reply.answered and len(reply.messages) == said:
                 # Nothing answered the message itself ("y si me despiden?"): the
                 # question again must say so, not just repeat itself.
-                found.reprompt = found.reprompt_alone or found.reprompt
+                reprompt = found.reprompt_alone or reprompt
         if found.follow:
             self._show(reply, inbound, found.follow)
-        elif found.reprompt and reply.answered:
-            self._show(reply, inbound, found.reprompt)
+        elif reprompt and reply.answered:
+            self._show(reply, inbound, reprompt)
 
     def _dispatch(self, reply: _Reply, inbound: Inbound, text: str) -> None:
         """The normal route of a message, once the interceptors have seen it."""
@@ -258,7 +261,7 @@ class Engine:
         toks = self._emergency.prepare(text)
         if not reply.led and self._is_emergency(toks):
             # "socorro ele trancou a porta" as a first message: the numbers in Portuguese.
-            s.lang = s.lang or guess_lang(text)
+            s.lang = s.lang or reply.guessed
             self._show(reply, inbound, EMERGENCY)
             return
 
@@ -282,7 +285,7 @@ class Engine:
         if not s.welcomed and not inbound.payload and self._best_topic(text) == ASK_PERSON:
             # "quiero hablar con una persona" as a first message, or typed at the language
             # menu or the welcome: like urgent words, the request is the welcome.
-            s.lang, s.welcomed = s.lang or guess_lang(text) or SOURCE_LANG, True
+            s.lang, s.welcomed = s.lang or reply.guessed or SOURCE_LANG, True
             self._show(reply, inbound, ASK_PERSON)
             return
 
