@@ -20,9 +20,9 @@ from functools import cache
 from pathlib import Path
 
 from bot.engine.normalize import tokens
+from bot.engine.types import LANGS
 
 DATA_PATH = Path(__file__).with_name("langguess.json.gz")
-LANGS = ("es", "en", "pt", "fr")
 SIZES = (1, 2, 3, 4)
 SMOOTHING = 0.5
 MARGIN = 13.0  # nats between the best language and the next (a word gives ~40 groups)
@@ -60,19 +60,23 @@ def _model() -> tuple[dict[str, tuple[float, ...]], tuple[float, ...]]:
     return table, tuple(math.log(SMOOTHING / d) for d in denominators)
 
 
-def scores(text: str) -> dict[str, float]:
+def scores(text: str) -> dict[str, float] | None:
+    """Log-likelihood of the message in each language; None when it has no letters."""
     table, unseen = _model()
     total = [0.0] * len(LANGS)
+    seen = False
     for gram in grams(text):
+        seen = True
         for i, value in enumerate(table.get(gram, unseen)):
             total[i] += value
-    return dict(zip(LANGS, total, strict=True))
+    return dict(zip(LANGS, total, strict=True)) if seen else None
 
 
 def guess_lang(text: str) -> str | None:
     """The language of the message, if one clearly leads; None otherwise."""
-    if not any(True for _ in grams(text)):
+    found = scores(text)
+    if found is None:
         return None
-    ranked = sorted(scores(text).items(), key=lambda kv: -kv[1])
+    ranked = sorted(found.items(), key=lambda kv: -kv[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     return best if top - second > MARGIN else None

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.engine.langguess import DATA_PATH, LANGS, grams, guess_lang
+from bot.engine.langguess import DATA_PATH, grams, guess_lang
+from bot.engine.types import LANGS, SOURCE_LANG
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_LANG = "es"
 MEASURED = ("risk_cases", "risk_fresh_*", "risk_holdout_*", "risk_final_*", "risk_fourth_*",
             "risk_fifth_*")  # fmt: skip
 
