@@ -19,7 +19,7 @@ from typing import TypeVar
 from bot.bootstrap import build_engine
 from bot.cases.handlers import lead_for_words
 from bot.channels import sms, telegram, whatsapp
-from bot.channels.delivery import CONCURRENCY, ChannelSender, RateLimiter
+from bot.channels.delivery import ChannelSender, RateLimiter
 from bot.channels.media import MediaFetcher
 from bot.config import Config
 from bot.conversation import ANSWERED_INLINE, ConversationService, inline_digest
@@ -248,13 +248,9 @@ class Runtime:
             return self.senders_override
         out: dict[str, ChannelSender] = {}
         if self.config.telegram_bot_token:
-            # Its own Bot: an HTTP client is bound to the event loop it first ran on,
-            # and the sender's loop is not the polling thread's.
-            bot = telegram.make_bot(
-                self.config.telegram_bot_token, self.config.telegram_api_base_url, CONCURRENCY
-            )
+            # The sender posts with its own pooled client; of the Bot it needs the URL.
             out[telegram.NAME] = telegram.TelegramSender(
-                bot, self.limiter or self._limit(self.config.telegram_mps)
+                self.telegram_bot, self.limiter or self._limit(self.config.telegram_mps)
             )
         c = self.config
         if c.twilio_account_sid and c.twilio_auth_token and c.twilio_whatsapp_number:

@@ -26,7 +26,7 @@ from telegram import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.delivery import CLEAR, PermanentError, RateLimiter, TransientError
+from bot.channels.delivery import CLEAR, CONCURRENCY, PermanentError, RateLimiter, TransientError
 from bot.config import TELEGRAM_CHANNEL_NAME as CHANNEL_NAME
 from bot.config import TELEGRAM_CHAT_ID as CHAT_ID
 from bot.engine.types import Inbound
@@ -84,12 +84,12 @@ class Parsed:
         return int(self.dedup_key.rpartition(":")[2])
 
 
-def make_bot(token: str, api_base_url: str, connections: int = 1) -> Bot:
-    """The real Bot on this API root; `connections` requests can be in flight at once
-    (python-telegram-bot's default pool holds one connection)."""
+def make_bot(token: str, api_base_url: str) -> Bot:
+    """The real Bot on this API root, for long polling, files and webhooks: one request
+    at a time (python-telegram-bot's default pool); replies go through `TelegramSender`."""
     base = api_base_url.rstrip("/")
     request = HTTPXRequest(
-        connection_pool_size=connections,
+        connection_pool_size=1,
         connect_timeout=5, read_timeout=10, write_timeout=10, pool_timeout=5,
     )  # fmt: skip
     return Bot(token, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot", request=request)
@@ -273,7 +273,9 @@ class TelegramSender:
 
     name = NAME
 
-    def __init__(self, bot: Bot, limiter: RateLimiter | None = None, connections: int = 32) -> None:
+    def __init__(
+        self, bot: Bot, limiter: RateLimiter | None = None, connections: int = CONCURRENCY
+    ) -> None:
         self.bot = bot
         self.limiter = limiter or RateLimiter(per_second=25, per_recipient_per_second=1)
         self._client = httpx.Client(
