@@ -323,9 +323,12 @@ def _media_event(ctx: Context) -> Event | None:
     return Event(ev.CASE_MEDIA, data)
 
 
+CRIES_FOR_HELP = frozenset((w,) for w in HELP_COMMANDS - {"menu"})
+
+
 def cried_for_help(text: str) -> bool:
     """The message is only a help word ("ayuda", "help!!", "aide"), not "menu"."""
-    return tokens(text) in {(w,) for w in HELP_COMMANDS - {"menu"}}
+    return tokens(text) in CRIES_FOR_HELP
 
 
 def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) -> Interceptor:
@@ -403,11 +406,7 @@ def interceptor(assess: Assess, about_other: AboutOther = about_someone_else) ->
             # must never get "not understood" or the optional screening instead.
             if new:
                 risk.hold(text, triggers)
-                return ActionResult(
-                    reprompt=CONSENT_DISCLOSED_NODE,
-                    reprompt_alone=CONSENT_DISCLOSED_NODE,
-                    events=events,
-                )
+                return ActionResult(reprompt=CONSENT_DISCLOSED_NODE, events=events)
             if not risk.pending.get("reasked"):
                 risk.mark_reasked()
                 return ActionResult(
