@@ -136,6 +136,34 @@ def test_language_typed_by_name(chat) -> None:
     assert conversation.session.lang == "pt"
 
 
+@pytest.mark.parametrize(
+    ("words", "lang"),
+    [
+        ("mi marido lee todos mis mensajes", "es"),
+        ("he reads all my messages", "en"),
+        ("meu patrão lê todas as minhas mensagens", "pt"),
+        ("comment effacer cette conversation", "fr"),
+    ],
+)
+def test_words_at_the_language_menu_choose_their_language(chat, words: str, lang: str) -> None:
+    """Someone who writes on instead of typing a number is not shown the menu again
+    (a loop), when their words say clearly which language they write."""
+    conversation = chat(lang=None, welcomed=False)  # type: ignore[arg-type]
+    conversation.say("hola")
+    assert conversation.session.node == "language"
+    conversation.say(words)
+    assert conversation.session.lang == lang
+    assert conversation.session.node == "safety_check"
+
+
+def test_unclear_words_at_the_language_menu_show_it_again(chat) -> None:
+    conversation = chat(lang=None, welcomed=False)  # type: ignore[arg-type]
+    conversation.say("hola")
+    replies = conversation.say("ok")
+    assert conversation.session.lang is None
+    assert "Español" in replies[0] and "Français" in replies[0]
+
+
 def test_platform_language_preselects(engine: Engine) -> None:
     result = engine.handle(Session(), Inbound(text="/start", lang_hint="pt-BR"))
     assert result.session.lang == "pt"

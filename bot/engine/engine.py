@@ -291,6 +291,13 @@ class Engine:
 
         if s.lang is None or (not s.welcomed and s.node == LANGUAGE):
             picked = self._pick(s, text)
+            if not picked and s.node == LANGUAGE and reply.guessed and len(text.split()) > 1:
+                # The menu was shown and they wrote on in words whose language is clear
+                # ("mi marido lee todos mis mensajes"): that is their answer. Shown again,
+                # it is a loop for whoever does not think of typing a number. One word
+                # says too little ("ok" is everybody's).
+                self._hold(s, text)
+                picked = self._language_option(reply.guessed)
             if not (picked and self._on_payload(reply, inbound, picked)):
                 self._hold(s, text)
                 self._show(reply, inbound, LANGUAGE, push=False)
@@ -401,6 +408,14 @@ class Engine:
             if target and (best is None or (match.length, -match.start) > best[:2]):
                 best = (match.length, -match.start, target)
         return best[2] if best else None
+
+    def _language_option(self, lang: str) -> str | None:
+        """The language menu's option for `lang`."""
+        node = self.flows.node(LANGUAGE)
+        for index, option in enumerate(node.options):
+            if option.params.get("lang") == lang:
+                return f"opt:{LANGUAGE}:{index}"
+        return None
 
     def _option_by_label(self, s: Session, text: str) -> str | None:
         wanted = self._commands.prepare(text)
