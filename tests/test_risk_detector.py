@@ -516,6 +516,19 @@ def test_a_phone_taken_by_the_boss_is_isolation(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text", ["he reads all my messages", "mi marido lee todos mis mensajes",
+             "ele lê todas as minhas mensagens", "il lit tous mes messages"]
+)  # fmt: skip
+def test_someone_reading_all_their_messages_is_isolation(text: str) -> None:
+    """The persona review: "he reads all my messages" was nothing (the rule had no "all")."""
+    assert C.ISOLATION in assess(text).indicators, assess(text)
+
+
+def test_reading_ones_own_messages_is_not_isolation() -> None:
+    assert C.ISOLATION not in assess("i read all my messages every morning").indicators
+
+
+@pytest.mark.parametrize(
     ("text", "code"),
     [
         ("ya no aguanto mas", C.SELF_HARM),
