@@ -339,3 +339,26 @@ def test_telegram_errors_map_as_the_library_maps_them(stack: Stack) -> None:
     with pytest.raises(TransientError):
         nobody.send("4242", message)
     nobody.close()
+
+
+def test_a_proxy_named_at_start_carries_the_twilio_sends(monkeypatch) -> None:
+    """The environment is read once (bot/channels/whatsapp.py says why), not ignored:
+    a deployment behind HTTP(S)_PROXY reaches Twilio through it."""
+    from bot.channels.whatsapp import WhatsAppSender
+    from fakes.servers import fake_twilio
+
+    proxy = fake_twilio()  # a forward proxy sees the absolute URL; this one answers it
+    try:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        sender = WhatsAppSender(
+            TW_SID, "token", TW_NUMBER, api_base_url="http://api.twilio.invalid"
+        )
+        monkeypatch.delenv("HTTP_PROXY")  # read at start: later changes are not
+        sender.send("whatsapp:+51900000001", {"text": "hola"})
+        [sent] = proxy.received
+        assert sent["path"].startswith("http://api.twilio.invalid/2010-04-01/Accounts/")
+        assert sent["Body"] == "hola" and sent["To"] == "whatsapp:+51900000001"
+    finally:
+        proxy.stop()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -20,7 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from requests import Session
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -157,6 +160,21 @@ def render(message: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def environment_once(session: Session, url: str) -> None:
+    """The proxy and CA bundle the environment names, read once for the one API `url`.
+
+    requests reads them again on every call (`trust_env`): walking the environment for
+    proxies took 0.23 ms of each send here, on the sender's busiest path. A deployment
+    behind HTTPS_PROXY or with REQUESTS_CA_BUNDLE keeps both; one that changes them
+    restarts, as for any other setting.
+    """
+    session.proxies.update(get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+
+
 class WhatsAppSender:
     name = NAME
     prefix = "whatsapp:"
@@ -175,6 +193,7 @@ class WhatsAppSender:
         # flight (twilio's own adapter keeps cpu_count + 4, https only).
         for scheme in ("https://", "http://"):
             http.session.mount(scheme, HTTPAdapter(pool_maxsize=CONCURRENCY))
+        environment_once(http.session, api_base_url)
         self.client = Client(account_sid, auth_token, http_client=http)
         self.client.api.base_url = api_base_url.rstrip("/")
         self.client.content.base_url = api_base_url.rstrip("/")
