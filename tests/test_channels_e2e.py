@@ -345,6 +345,7 @@ def test_a_proxy_named_at_start_carries_the_twilio_sends(monkeypatch) -> None:
     """The environment is read once (bot/channels/whatsapp.py says why), not ignored:
     a deployment behind HTTP(S)_PROXY reaches Twilio through it."""
     from bot.channels.whatsapp import WhatsAppSender
+
     from fakes.servers import fake_twilio
 
     proxy = fake_twilio()  # a forward proxy sees the absolute URL; this one answers it
