@@ -558,3 +558,28 @@ def test_second_persona_review(text: str, code: str) -> None:
 def test_second_persona_review_benign(text: str) -> None:
     """ "No puedo" at the safety check means "not now"; being moved is not being touched."""
     assert assess(text).level in (C.NONE, C.NORMAL), assess(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["siempre hay alguien conmigo cuando salgo", "someone always comes with me when i go out",
+             "ils m accompagnent partout", "toujours quelqu un avec moi quand je sors",
+             "sempre tem alguem comigo quando saio"]
+)  # fmt: skip
+def test_always_escorted_when_going_out_is_movement_restricted(text: str) -> None:
+    """Always escorted, in the words of someone who does not say "escorted"."""
+    assert C.MOVEMENT_RESTRICTED in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["they give me pills so i can work more", "they make me take pills to keep working",
+             "me dan pastillas para aguantar toda la noche",
+             "ils me donnent des cachets pour travailler toute la nuit"]
+)  # fmt: skip
+def test_drugged_to_work_is_exploitation_not_self_harm(text: str) -> None:
+    found = assess(text)
+    assert C.LABOUR_EXPLOITATION in found.indicators and C.SELF_HARM not in found.indicators, found
+
+
+def test_taking_ones_medicine_is_not_self_harm() -> None:
+    assert C.SELF_HARM not in assess("i take my pills tonight then sleep").indicators
+    assert C.SELF_HARM in assess("i want to take all my pills tonight").indicators
