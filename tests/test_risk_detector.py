@@ -12,7 +12,7 @@ import pytest
 
 from bot.risk import Assessment, assess
 from bot.risk import codes as C
-from bot.risk.codes import level_for
+from bot.risk.codes import level_for, severity
 from bot.risk.lexicon import LexiconError, load, load_file
 from bot.risk.patterns import PatternError, compile_pattern
 
@@ -583,3 +583,32 @@ def test_drugged_to_work_is_exploitation_not_self_harm(text: str) -> None:
 def test_taking_ones_medicine_is_not_self_harm() -> None:
     assert C.SELF_HARM not in assess("i take my pills tonight then sleep").indicators
     assert C.SELF_HARM in assess("i want to take all my pills tonight").indicators
+
+
+@pytest.mark.parametrize(
+    "text", ["a man brought my cousin here alone, she is 14", "un señor trajo a mi prima sola, tiene 14",
+             "um homem trouxe minha prima sozinha, ela tem 14",
+             "un homme a amene ma cousine seule ici, elle a 14 ans"]
+)  # fmt: skip
+def test_a_child_brought_alone_is_urgent(text: str) -> None:
+    """A minor brought alone by an adult (issue 11's kinds of misses), in four languages."""
+    assert assess(text).level == C.URGENT, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["she is 16 and they have her serving drinks at a bar till 4am",
+             "tiene 16 y la tienen sirviendo tragos en un bar hasta las 4am",
+             "ela tem 16 e ta servindo bebida num bar ate as 4h",
+             "elle a 16 ans et sert des verres dans un bar jusqu a 4h",
+             "she has to drink with the clients, shes 16",
+             "mi sobrina de 16 tiene que tomar con los clientes",
+             "ma niece de 16 ans doit boire avec les clients"]
+)  # fmt: skip
+def test_a_child_serving_or_drinking_at_night_is_urgent(text: str) -> None:
+    assert assess(text).level == C.URGENT, assess(text)
+
+
+@pytest.mark.parametrize("text", ["i serve drinks at a bar, im 25", "mi hija de 17 atiende en una bodega",
+                                  "i have to drink with my friends tonight lol"])  # fmt: skip
+def test_an_adult_at_a_bar_or_a_shop_is_not_escalated(text: str) -> None:
+    assert severity(assess(text).level) > severity(C.HIGH), assess(text)

@@ -59,6 +59,8 @@ SHORTHAND: dict[str, str] = {
     "couldnt": "couldn t",
     "wouldnt": "wouldn t",
     "im": "i m",
+    "shes": "she s",
+    "hes": "he s",
     # French "je suis" as texted: "jsuis mineure" must be "je suis mineure".
     "jsuis": "je suis",
     "jsui": "je suis",
