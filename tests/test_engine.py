@@ -139,15 +139,17 @@ def test_language_typed_by_name(chat) -> None:
 @pytest.mark.parametrize(
     ("words", "lang"),
     [
-        ("mi marido lee todos mis mensajes", "es"),
-        ("he reads all my messages", "en"),
-        ("meu patrão lê todas as minhas mensagens", "pt"),
+        ("no entiendo nada de esto", "es"),
+        ("i dont understand this", "en"),
+        ("nao entendi nada disso", "pt"),
         ("comment effacer cette conversation", "fr"),
     ],
 )
 def test_words_at_the_language_menu_choose_their_language(chat, words: str, lang: str) -> None:
     """Someone who writes on instead of typing a number is not shown the menu again
-    (a loop), when their words say clearly which language they write."""
+    (a loop), when their words say clearly which language they write ("mi marido lee
+    todos mis mensajes" in the persona review; words with no risk in them here, so that
+    the welcome follows)."""
     conversation = chat(lang=None, welcomed=False)  # type: ignore[arg-type]
     conversation.say("hola")
     assert conversation.session.node == "language"
