@@ -612,3 +612,11 @@ def test_a_child_serving_or_drinking_at_night_is_urgent(text: str) -> None:
                                   "i have to drink with my friends tonight lol"])  # fmt: skip
 def test_an_adult_at_a_bar_or_a_shop_is_not_escalated(text: str) -> None:
     assert severity(assess(text).level) > severity(C.HIGH), assess(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["mon mari ne me laisse jamais sortir seule", "mon mari m accompagne partout"]
+)
+def test_a_partner_who_escorts_everywhere_is_movement_restricted(text: str) -> None:
+    """The family guard on "escorted" names parents, not a controlling partner."""
+    assert C.MOVEMENT_RESTRICTED in assess(text).indicators, assess(text)
