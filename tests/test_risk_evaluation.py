@@ -18,7 +18,11 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
   opinion was tuned and only ever measured. Its figures are the honest ones;
 - `risk_fifth_*.jsonl`, a fifth set by new writers (veiled wording, third-person reports,
   teenagers online, hard benign messages), written while the persona reviews of the
-  third session on issue 11 were being fixed and only ever measured.
+  third session on issue 11 were being fixed and only ever measured;
+- `risk_sixth_*.jsonl`, a sixth set by new writers (live-in domestic work, mining towns,
+  boats, controlled street selling, online recruitment, partners who hold money and
+  papers), committed before the fourth session on issue 11 changed anything and only
+  ever measured.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -52,10 +56,11 @@ SETS = {
     "final": ("risk_final_es_pt.jsonl", "risk_final_en_fr.jsonl"),
     "fourth": ("risk_fourth_es_pt.jsonl", "risk_fourth_en_fr.jsonl"),
     "fifth": ("risk_fifth_es_pt.jsonl", "risk_fifth_en_fr.jsonl"),
+    "sixth": ("risk_sixth_es_pt.jsonl", "risk_sixth_en_fr.jsonl"),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
-MEASURED_ONLY = frozenset({"final", "fourth", "fifth"})
+MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth"})
 
 
 @dataclass
@@ -178,7 +183,7 @@ TARGETS = {
 # Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
-# (their figures say little about new writers); "final", "fourth", "fifth" are only measured.
+# (their figures say little about new writers); "final", "fourth", "fifth", "sixth" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -192,6 +197,10 @@ NOT_YET = {
     ("fifth", "high recall"),
     ("fifth", "benign escalated"),
     ("fifth", "indicator recall"),
+    ("sixth", "urgent recall"),
+    ("sixth", "high recall"),
+    ("sixth", "benign escalated"),
+    ("sixth", "indicator recall"),
 }
 
 
@@ -205,7 +214,7 @@ def _target(name: str, target: str) -> object:
     ("name", "target"),
     [
         _target(n, t)
-        for n in ("old", "fresh", "holdout", "final", "fourth", "fifth")
+        for n in ("old", "fresh", "holdout", "final", "fourth", "fifth", "sixth")
         for t in TARGETS
     ],
 )
@@ -225,6 +234,7 @@ def test_target(name: str, target: str) -> None:
         ("final", 230),
         ("fourth", 320),
         ("fifth", 340),
+        ("sixth", 180),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
