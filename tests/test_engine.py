@@ -440,3 +440,34 @@ def test_everyday_words_for_more_results_and_for_closing(chat) -> None:
     assert len(conversation.session.data["services"]["seen"]) > len(before)
     conversation.say("cerrar")
     assert conversation.session.data == {"stopped": True}
+
+
+LOST = {
+    "es": ["q hago?", "y ahora qué hago", "no sé qué hacer"],
+    "en": ["what should i do?", "idk what to do"],
+    "pt": ["o que eu faço?", "e agora"],
+    "fr": ["je fais quoi ?", "je sais pas quoi faire"],
+}
+
+
+def test_asking_what_to_do_gets_the_ways_on_not_i_did_not_understand(chat, lang: str) -> None:
+    """After the caseworker offer is declined, "¿qué hago?" is a question, not noise."""
+    for text in LOST[lang]:
+        conversation = chat(lang)
+        conversation.say("2")  # helplines: any page without an input of its own
+        replies = conversation.say(text)
+        assert conversation.session.node == "sys.what_now", text
+        assert "105" in "\n".join(replies)
+        # Not reporting, and a person, among the ways on.
+        assert {"opt:sys.what_now:1", "opt:sys.what_now:4"} <= set(conversation.session.options)
+
+
+def test_what_to_do_comes_after_every_other_reading(chat) -> None:
+    """A topic in the same words wins, and so does a node that reads the words itself."""
+    conversation = chat("es")
+    conversation.say("qué hago si me van a deportar")
+    assert _at(conversation.session.node, "rights"), conversation.session.node
+    conversation = chat("es", welcomed=False)
+    conversation.say("hola")
+    conversation.say("no sé qué hacer")  # at the safety check: neither yes nor no
+    assert conversation.session.node != "sys.what_now"

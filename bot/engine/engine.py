@@ -151,6 +151,7 @@ class Engine:
             (w, name) for name, words in flows.commands.items() for w in words
         )
         self._topics = PhraseIndex(flows.topics())
+        self._lost = PhraseIndex(flows.lost())
         self._negations = {tok for w in flows.negations for tok in self._emergency.prepare(w)}
 
     # ------------------------------------------------------------------ helpers
@@ -566,6 +567,11 @@ class Engine:
             self._show(reply, inbound, reply.fallback)
             return
         current = self.flows.nodes.get(reply.session.node or "")
+        lost = self._lost.find(self._lost.prepare(inbound.text or ""))
+        if lost and not inbound.payload and not (current and current.unknown):
+            # "¿y ahora qué hago?": "no entendí" would answer a question nobody misread.
+            self._show(reply, inbound, lost[0].target)
+            return
         if inbound.payload or not (current and current.unknown):  # a stale button too
             self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
         if current and current.unknown:  # e.g. the safety check: on, without a loop

@@ -104,6 +104,9 @@ class Node:
     location: str | None = None
     keywords: tuple[str, ...] = ()
     if_negated: str | None = None
+    # Phrases of someone who does not know what to ask ("¿y ahora qué hago?"): they lead
+    # here only when no topic, option or node's own reading understood the message.
+    when_lost: tuple[str, ...] = ()
     source: str | None = None
     fact: bool = True
     nav: bool = True
@@ -154,6 +157,11 @@ class FlowSet:
         for node in self.nodes.values():
             for word in node.keywords:
                 yield word, node.id
+
+    def lost(self) -> Iterable[tuple[str, str]]:
+        for node in self.nodes.values():
+            for phrase in node.when_lost:
+                yield phrase, node.id
 
 
 def _schema() -> dict[str, Any]:
@@ -207,6 +215,7 @@ def _build_node(node_id: str, file: str, raw: Mapping[str, Any]) -> Node:
         location=raw.get("location"),
         keywords=tuple(raw.get("keywords") or ()),
         if_negated=raw.get("if_negated"),
+        when_lost=tuple(raw.get("when_lost") or ()),
         source=raw.get("source"),
         fact=raw.get("fact", True),
         nav=raw.get("nav", True),
@@ -330,7 +339,9 @@ def _check(
             problems.append(f"{where}: states facts but has no 'source:'")
 
     # Reachability: from the nodes the engine shows itself and from every typed topic.
-    roots = set(SYSTEM_NODES) | entry_points | {node_id for _, node_id in fs.topics()}
+    roots = (
+        set(SYSTEM_NODES) | entry_points | {node_id for _, node_id in [*fs.topics(), *fs.lost()]}
+    )
     seen: set[str] = set()
     todo = [r for r in roots if r in nodes]
     while todo:
