@@ -175,6 +175,71 @@ def test_right_now_makes_confinement_urgent() -> None:
     assert now.level == C.URGENT and C.IMMEDIATE_DANGER in now.indicators
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "socorro!!! me tienen encerrada",
+        "auxilio, nos trancaron en el cuarto",
+        "help me please... they locked us in the back room",
+        "socorro me trancaram no quarto",
+        "au secours, il m'a enfermée dans la chambre",
+    ],
+)
+def test_a_cry_for_help_makes_confinement_danger_now(text: str) -> None:
+    """The cry may sit in another clause than the confinement: it still means now."""
+    result = assess(text, second_opinion=False)
+    assert result.level == C.URGENT and C.IMMEDIATE_DANGER in result.indicators, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["socorro", "help me please, my boss has not paid me", "au secours je ne trouve pas le bureau"],
+)
+def test_a_cry_for_help_alone_or_with_other_harm_is_not_danger_now(text: str) -> None:
+    assert C.IMMEDIATE_DANGER not in assess(text, second_opinion=False).indicators
+
+
+# --------------------------------------------------------------------------- ages
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "estoy en 4to de secundaria",
+        "voy en tercero de secundaria",
+        "im in grade 9",
+        "i'm in 10th grade",
+        "to no 9 ano",
+        "estou no oitavo ano",
+        "je suis en 3e",
+        "je suis au lycée",
+    ],
+)
+def test_a_school_year_is_a_minor(text: str) -> None:
+    """The age in the school year: "when in doubt, a minor" (001 §3.3.1)."""
+    result = assess(text, second_opinion=False)
+    assert C.MINOR in result.indicators and result.level == C.NORMAL, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "estou no segundo ano da faculdade",
+        "mi hija está en segundo de secundaria, cómo la matriculo",
+        "to no segundo ano aqui em lima",
+    ],
+)
+def test_a_university_year_or_a_child_at_school_is_no_case(text: str) -> None:
+    assert assess(text, second_opinion=False).level == C.NONE
+
+
+def test_a_school_year_with_a_risk_is_urgent() -> None:
+    result = assess("estoy en 4to de secundaria y el dueño de la tienda no me paga")
+    assert result.level == C.URGENT
+    result = assess("my daughter is in grade 8 and the man keeps her passport")
+    assert result.level == C.URGENT
+
+
 # --------------------------------------------------------------------------- ages
 
 

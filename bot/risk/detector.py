@@ -14,7 +14,9 @@ commonest false alarms without hiding real ones:
   counted. A plain "si/if" only suppresses entries that are not conditional by nature:
   "dice que si me voy me denuncia a migraciones" is still a threat.
 - **Right now.** An indicator marked `escalate_now` with an urgency cue ("ahora", "right
-  now", "agora", "maintenant") in the same clause adds `immediate_danger`.
+  now", "agora", "maintenant") in the same clause adds `immediate_danger`, and so does a
+  cry for help ("socorro", "au secours", "help me") anywhere in the message: someone
+  who cries out while telling that they are locked in or threatened is in danger now.
 - **Children.** A person who says they are under 18 is `minor`. A child merely mentioned
   ("mi hija de 8 años necesita un pediatra") only counts when a risk signal is present,
   so a parent asking about school is not escalated, but "mi hija de 15 ... no la deja
@@ -266,6 +268,7 @@ def assess(
     now_by_clause: dict[int, _Hit] = {}
     for cue in cues["urgency"]:
         now_by_clause.setdefault(seg.clause[cue.start], cue)
+    distress = cues["distress"][0] if cues["distress"] else None
 
     bare_command = len(seg.tokens) == 1 and seg.tokens[0] in HELP_COMMANDS
     found: list[_Found] = []
@@ -291,6 +294,10 @@ def assess(
         if rule.escalate_now and now is not None:
             start, end = min(hit.start, now.start), max(hit.end, now.end)
             found.append(_Found(C.IMMEDIATE_DANGER, rule, start, end, seg.words(start, end)))
+        elif rule.escalate_now and distress is not None:
+            # "socorro!! me encerraron": a cry for help anywhere in the message is "now".
+            words = f"{seg.words(distress.start, distress.end)} … {found[-1].words}"
+            found.append(_Found(C.IMMEDIATE_DANGER, rule, hit.start, hit.end, words))
 
     # Emoji: one pass over the (truncated) raw text. Positions -1 keep them apart.
     emoji: list[tuple[str, bool, str]] = []
