@@ -22,7 +22,11 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
 - `risk_sixth_*.jsonl`, a sixth set by new writers (live-in domestic work, mining towns,
   boats, controlled street selling, online recruitment, partners who hold money and
   papers), committed before the fourth session on issue 11 changed anything and only
-  ever measured.
+  ever measured;
+- `risk_seventh_*.jsonl`, a seventh set by new writers (first messages that tell half
+  the story, relatives and neighbours reporting, teenagers who do not say their age,
+  offers that sound legitimate), committed during that session once its first lexicon
+  changes were made, and measured only on the session's start and at its end.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -57,10 +61,11 @@ SETS = {
     "fourth": ("risk_fourth_es_pt.jsonl", "risk_fourth_en_fr.jsonl"),
     "fifth": ("risk_fifth_es_pt.jsonl", "risk_fifth_en_fr.jsonl"),
     "sixth": ("risk_sixth_es_pt.jsonl", "risk_sixth_en_fr.jsonl"),
+    "seventh": ("risk_seventh_es_pt.jsonl", "risk_seventh_en_fr.jsonl"),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
-MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth"})
+MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth", "seventh"})
 
 
 @dataclass
@@ -183,7 +188,8 @@ TARGETS = {
 # Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
-# (their figures say little about new writers); "final", "fourth", "fifth", "sixth" are only measured.
+# (their figures say little about new writers); "final", "fourth", "fifth", "sixth" and
+# "seventh" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -201,6 +207,10 @@ NOT_YET = {
     ("sixth", "high recall"),
     ("sixth", "benign escalated"),
     ("sixth", "indicator recall"),
+    ("seventh", "urgent recall"),
+    ("seventh", "high recall"),
+    ("seventh", "benign escalated"),
+    ("seventh", "indicator recall"),
 }
 
 
@@ -214,7 +224,7 @@ def _target(name: str, target: str) -> object:
     ("name", "target"),
     [
         _target(n, t)
-        for n in ("old", "fresh", "holdout", "final", "fourth", "fifth", "sixth")
+        for n in ("old", "fresh", "holdout", "final", "fourth", "fifth", "sixth", "seventh")
         for t in TARGETS
     ],
 )
@@ -235,6 +245,7 @@ def test_target(name: str, target: str) -> None:
         ("fourth", 320),
         ("fifth", 340),
         ("sixth", 180),
+        ("seventh", 180),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
