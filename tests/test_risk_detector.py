@@ -685,3 +685,80 @@ def test_an_adult_at_a_bar_or_a_shop_is_not_escalated(text: str) -> None:
 def test_a_partner_who_escorts_everywhere_is_movement_restricted(text: str) -> None:
     """The family guard on "escorted" names parents, not a controlling partner."""
     assert C.MOVEMENT_RESTRICTED in assess(text).indicators, assess(text)
+
+
+# ------------------------------------------------------- session 4 on issue 11: structure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "acho que me drogaram, to tonta e nao sei onde estou",
+        "i think they drugged me, i dont know where i am",
+        "me drogaron y no sé en qué casa estoy",
+        "je crois qu'on m'a droguée, je me suis réveillée dans une autre maison",
+        "el tipo me dijo que de aquí no sales viva",
+        "he said i will never leave here alive",
+        "daqui você não sai viva, ele falou",
+        "il dit que je sortirai pas vivante d'ici",
+        "cut again last night, nobody knows",
+        "cortarme otra vez es lo único que me calma",
+        "thinking about jumping off the bridge tonight",
+        "j'ai envie de sauter du pont",
+        "estoy embarazada y tengo dolores fuertes en la barriga",
+        "ma femme est enceinte, elle a de grosses douleurs au ventre",
+    ],
+)
+def test_danger_now_in_everyday_words(text: str) -> None:
+    assert assess(text, second_opinion=False).level == C.URGENT, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no sé dónde estoy parada con tantos trámites",
+        "i dont know where i am going with my life",
+        "got my hair cut again lol",
+    ],
+)
+def test_everyday_words_that_only_sound_like_danger(text: str) -> None:
+    assert assess(text, second_opinion=False).level == C.NONE, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jajaja mi mamá me va a matar cuando vea mi pelo",
+        "nos matamos trabajando toda la semana en la feria",
+        "lol my mum will kill me when she sees this tattoo",
+        "this heat in piura is killing me",
+        "kkkkk vou matar meu irmão, comeu todo o pão de queijo",
+        "minha mãe me mata se souber que gastei o dinheiro",
+        "mdrrr je vais le tuer ce gars, il a fini mon riz",
+        "ils m'ont menacé de couper internet si je paie pas",
+        "recebi ameaça de corte de luz porque a conta atrasou",
+        "can the bank report me to migration for a late loan?",
+        "the embassy kept my passport for the renewal",
+        "je peux pas sortir demain matin, mon fils a son vaccin",
+        "não posso sair amanhã de manhã porque tenho consulta",
+        "je suis bloqué à l'aéroport, le vol a du retard",
+    ],
+)
+def test_idioms_bills_and_errands_are_not_escalated(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "el jefe dijo que me va a matar si me escapo",
+        "he is going to kill me",
+        "ele vai me matar",
+        "ils vont me tuer",
+        "my boss took my passport",
+        "je peux pas sortir, le patron ferme la porte à clé",
+    ],
+)
+def test_the_real_threats_beside_those_idioms_still_count(text: str) -> None:
+    assert assess(text, second_opinion=False).level in (C.HIGH, C.URGENT)

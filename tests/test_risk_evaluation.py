@@ -209,7 +209,6 @@ NOT_YET = {
     ("sixth", "indicator recall"),
     ("seventh", "urgent recall"),
     ("seventh", "high recall"),
-    ("seventh", "benign escalated"),
     ("seventh", "indicator recall"),
 }
 
