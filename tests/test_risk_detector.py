@@ -762,3 +762,40 @@ def test_idioms_bills_and_errands_are_not_escalated(text: str) -> None:
 )
 def test_the_real_threats_beside_those_idioms_still_count(text: str) -> None:
     assert assess(text, second_opinion=False).level in (C.HIGH, C.URGENT)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we are 6 girls locked in a house",
+        "estamos trancadas numa casa",
+        "they are looking for me, i ran from the farm",
+        "ya me tomé las pastillas",
+        "mi hermana dice que quiere morir",
+        "on a kidnappé mon cousin, ils demandent 3000 dollars",
+        "sequestraram meu irmão e pedem 5 mil",
+        "they kidnapped my brother, his phone is off",
+        "my bf burned me with the iron, the skin is peeling",
+        "the guy broke my fingers with a hammer",
+        "ele quebrou meus dedos",
+        "me desmayé 2 veces hoy en la chacra",
+        "o menino deve ter uns 9 anos e dorme na rua sozinho",
+        "girl maybe 12, her parents are still in Venezuela",
+    ],
+)
+def test_danger_now_told_plainly(text: str) -> None:
+    assert assess(text, second_opinion=False).level == C.URGENT, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my mom is looking for me lol",
+        "queimei o arroz kkkk",
+        "el sol me quemó en la playa",
+        "me desmayo de risa con este video",
+        "estou presa no trânsito",
+    ],
+)
+def test_the_same_words_in_daily_life(text: str) -> None:
+    assert assess(text, second_opinion=False).level in (C.NONE, C.NORMAL), assess(text)
