@@ -799,3 +799,17 @@ def test_danger_now_told_plainly(text: str) -> None:
 )
 def test_the_same_words_in_daily_life(text: str) -> None:
     assert assess(text, second_opinion=False).level in (C.NONE, C.NORMAL), assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "es normal que me quiten el pasaporte?",
+        "is it legal that my boss keeps my passport?",
+        "é normal que meu patrão fique com meu passaporte?",
+        "est-ce normal que mon patron garde mon passeport ?",
+    ],
+)
+def test_is_it_normal_that_my_boss_tells_what_is_happening(text: str) -> None:
+    """Only "is it legal that AN employer..." asks in general; "MY boss" is a report."""
+    assert assess(text, second_opinion=False).level == C.HIGH, assess(text)
