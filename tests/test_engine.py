@@ -471,3 +471,26 @@ def test_what_to_do_comes_after_every_other_reading(chat) -> None:
     conversation.say("hola")
     conversation.say("no sé qué hacer")  # at the safety check: neither yes nor no
     assert conversation.session.node != "sys.what_now"
+
+
+FREE = {
+    "es": "¿y eso es gratis?",
+    "en": "is it free?",
+    "pt": "é de graça?",
+    "fr": "c'est gratuit ?",
+}
+
+
+def test_is_it_free_is_answered(chat, lang: str) -> None:
+    conversation = chat(lang)
+    conversation.say(FREE[lang])
+    assert conversation.session.node == "about"
+
+
+def test_what_to_do_while_the_offer_of_a_person_is_open(chat) -> None:
+    """The ways on answer the question, and the open offer is asked again after them."""
+    conversation = chat("en")
+    conversation.say("my boss took my passport")
+    replies = "\n".join(conversation.say("so what i do now?"))
+    assert "105" in replies and "yes or no" in replies.lower()
+    assert "opt:sys.what_now:1" not in conversation.session.options  # the offer is last

@@ -111,6 +111,12 @@ class _Reply:
     guessed: str | None = None
 
 
+def _first_contact(node: Node | None) -> bool:
+    """The safety check and the discreet exit read every message themselves: whatever
+    comes first must be the neutral question again, never a screen that names the topic."""
+    return node is not None and node.id in (SAFETY_CHECK, NOT_NOW)
+
+
 # Handler name prefixes whose options write to a case (consent, refusal, a request for a
 # person): pressed only when offered in the person's current message.
 RECORDING_ACTIONS = ("cases.", "screening.")  # a screening answer records a risk code
@@ -561,16 +567,17 @@ class Engine:
 
     def _unknown(self, reply: _Reply, inbound: Inbound) -> None:
         """Never a dead end: say so kindly, give the emergency line, offer the way on."""
-        if reply.quiet:
-            return
-        if reply.fallback:
+        if reply.fallback and not reply.quiet:  # e.g. an open case's own answer (113 ...)
             self._show(reply, inbound, reply.fallback)
             return
         current = self.flows.nodes.get(reply.session.node or "")
         lost = self._lost.find(self._lost.prepare(inbound.text or ""))
-        if lost and not inbound.payload and not (current and current.unknown):
-            # "¿y ahora qué hago?": "no entendí" would answer a question nobody misread.
+        if lost and not (reply.led or reply.fallback or inbound.payload or _first_contact(current)):
+            # "¿y ahora qué hago?": "no entendí" would answer a question nobody misread,
+            # and a pending question alone ("answer yes or no") would not answer it.
             self._show(reply, inbound, lost[0].target)
+            return
+        if reply.quiet:
             return
         if inbound.payload or not (current and current.unknown):  # a stale button too
             self._emit_text(reply, self.flows.node(UNKNOWN), 0, buttons=[])
