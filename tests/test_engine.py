@@ -137,6 +137,17 @@ def test_language_typed_by_name(chat) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "lang"), [("inglish", "en"), ("ingles", "en"), ("portugues", "pt"), ("frances", "fr")]
+)
+def test_a_language_typed_as_people_spell_it(chat, name: str, lang: str) -> None:
+    """The persona review: "inglish" at the language menu showed the menu again."""
+    conversation = chat(lang=None, welcomed=False)  # type: ignore[arg-type]
+    conversation.say("hola")
+    conversation.say(name)
+    assert conversation.session.lang == lang
+
+
+@pytest.mark.parametrize(
     ("words", "lang"),
     [
         ("no entiendo nada de esto", "es"),

@@ -158,6 +158,11 @@ class Engine:
         )
         self._topics = PhraseIndex(flows.topics())
         self._lost = PhraseIndex(flows.lost())
+        self._language_names = PhraseIndex(
+            (str(name), f"opt:{LANGUAGE}:{i}")
+            for i, option in enumerate(flows.node(LANGUAGE).options)
+            for name in option.params.get("names", ())
+        )
         self._negations = {tok for w in flows.negations for tok in self._emergency.prepare(w)}
 
     # ------------------------------------------------------------------ helpers
@@ -395,6 +400,9 @@ class Engine:
         if stripped.isdigit():
             index = int(stripped[:4]) - 1
             return s.options[index] if 0 <= index < len(s.options) else None
+        named = self._language_names.exact(self._language_names.prepare(text))
+        if named and s.node == LANGUAGE and named in s.options:  # "inglish", "portugues"
+            return named
         return self._option_by_label(s, text)
 
     def _negated(self, toks: tuple[str, ...], start: int, window: int) -> bool:
