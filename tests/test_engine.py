@@ -505,3 +505,32 @@ def test_what_to_do_while_the_offer_of_a_person_is_open(chat) -> None:
     replies = "\n".join(conversation.say("so what i do now?"))
     assert "105" in replies and "yes or no" in replies.lower()
     assert "opt:sys.what_now:1" not in conversation.session.options  # the offer is last
+
+
+@pytest.mark.parametrize(
+    ("lang", "disclosure", "arrives"),
+    [
+        ("es", "vivo con mi pareja y me revisa el celular, tiene mi pasaporte", "ahi viene"),
+        (
+            "pt",
+            "meu marido pegou meus documentos e me obriga a trabalhar sem receber",
+            "ele chegou",
+        ),
+        ("en", "my husband took my documents and he doesnt let me work", "wait he is coming"),
+        ("es", "la señora tiene mi pasaporte y no me paga hace 3 meses", "ya llego, me tengo q ir"),
+    ],
+)
+def test_someone_arriving_ends_on_the_discreet_line(chat, lang, disclosure, arrives) -> None:
+    """The persona review: with the offer of a person open, "ahí viene" got "answer yes
+    or no" (with the abuser at the phone). The discreet exit must be the last thing."""
+    conversation = chat(lang)
+    conversation.say(disclosure)
+    replies = conversation.say(arrives)
+    assert conversation.session.node == "not_now", replies
+    assert "105" in replies[-1]
+
+
+def test_arrived_alone_is_someone_there_but_not_inside_other_words(chat) -> None:
+    conversation = chat("es")
+    conversation.say("ya llegó el dinero que me mandó mi mamá, dónde lo cambio?")
+    assert conversation.session.node != "not_now"

@@ -262,6 +262,8 @@ class Engine:
                 # Nothing answered the message itself ("y si me despiden?"): the
                 # question again must say so, not just repeat itself.
                 reprompt = found.reprompt_alone or reprompt
+        if NOT_NOW in reply.shown:
+            return  # someone is there: the discreet line is the last thing on the screen
         if found.follow:
             self._show(reply, inbound, found.follow)
         elif reprompt and reply.answered:
@@ -579,7 +581,10 @@ class Engine:
             self._show(reply, inbound, reply.fallback)
             return
         current = self.flows.nodes.get(reply.session.node or "")
-        lost = self._lost.find(self._lost.prepare(inbound.text or ""))
+        toks = self._lost.prepare(inbound.text or "")
+        # Half the message at least: "ya llegó" alone is someone arriving, "ya llegó el
+        # dinero que me mandó mi mamá, ¿dónde lo cambio?" is not.
+        lost = [m for m in self._lost.find(toks) if 2 * m.length >= len(toks)]
         if lost and not (reply.led or reply.fallback or inbound.payload or _first_contact(current)):
             # "¿y ahora qué hago?": "no entendí" would answer a question nobody misread,
             # and a pending question alone ("answer yes or no") would not answer it.

@@ -105,7 +105,8 @@ class Node:
     keywords: tuple[str, ...] = ()
     if_negated: str | None = None
     # Phrases of someone who does not know what to ask ("¿y ahora qué hago?"): they lead
-    # here only when no topic, option or node's own reading understood the message.
+    # here only when no topic, option or node's own reading understood the message, and
+    # only when they make at least half of it.
     when_lost: tuple[str, ...] = ()
     source: str | None = None
     fact: bool = True
