@@ -813,3 +813,30 @@ def test_the_same_words_in_daily_life(text: str) -> None:
 def test_is_it_normal_that_my_boss_tells_what_is_happening(text: str) -> None:
     """Only "is it legal that AN employer..." asks in general; "MY boss" is a report."""
     assert assess(text, second_opinion=False).level == C.HIGH, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kkkkk minha mãe vai me matar, perdi o ônibus de novo",
+        "mdr j'ai encore perdu mes clés, ma mère va me tuer",
+        "mi hija de 16 se fue con su novio al cine",
+    ],
+)
+def test_persona_review_jokes_and_outings_are_no_emergency(text: str) -> None:
+    assert assess(text, second_opinion=False).level in (C.NONE, C.NORMAL), assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mi hija de 14 años se fue con un señor que conoció por facebook y no contesta",
+        "my daughter is 13 and she left with a man she met online",
+        "minha filha de 14 foi com um cara que conheceu no free fire",
+        "ma fille a 15 ans, elle est partie avec un homme rencontré sur facebook",
+        "ele vai me matar",
+        "il va me tuer",
+    ],
+)
+def test_persona_review_a_child_gone_with_a_man_and_real_threats_are_urgent(text: str) -> None:
+    assert assess(text, second_opinion=False).level == C.URGENT, assess(text)
