@@ -840,3 +840,27 @@ def test_persona_review_jokes_and_outings_are_no_emergency(text: str) -> None:
 )
 def test_persona_review_a_child_gone_with_a_man_and_real_threats_are_urgent(text: str) -> None:
     assert assess(text, second_opinion=False).level == C.URGENT, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i think about suicide",
+        "i cant go on living like this",
+        "pienso en el suicidio",
+        "penso em suicídio",
+        "je pense au suicide",
+        "je n'en peux plus de vivre",
+        "je garde des médicaments au cas où",
+    ],
+)
+def test_persona_review_suicide_in_plain_words_is_urgent(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level == C.URGENT and C.SELF_HARM in result.indicators, result
+
+
+@pytest.mark.parametrize(
+    "text", ["línea de prevención del suicidio", "my friend's brother committed suicide last year"]
+)
+def test_the_word_suicide_about_a_line_or_a_loss_is_not_self_harm(text: str) -> None:
+    assert C.SELF_HARM not in assess(text, second_opinion=False).indicators
