@@ -534,3 +534,29 @@ def test_arrived_alone_is_someone_there_but_not_inside_other_words(chat) -> None
     conversation = chat("es")
     conversation.say("ya llegó el dinero que me mandó mi mamá, dónde lo cambio?")
     assert conversation.session.node != "not_now"
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("en", "who can i call"), ("en", "emergency numbers"), ("es", "solo quiero los numeros"),
+     ("fr", "donnez-moi juste les numéros"), ("pt", "os números")],
+)  # fmt: skip
+def test_asking_for_the_numbers_gets_the_list(chat, lang: str, words: str) -> None:
+    """The persona review: most ways of asking for numbers got "I didn't understand",
+    and "emergency numbers" opened an urgent case instead of giving the list."""
+    conversation = chat(lang)
+    conversation.say(words)
+    assert conversation.session.node == "hotlines"
+
+
+@pytest.mark.parametrize(
+    ("lang", "refusal"),
+    [("es", "no gracias no quiero hablar con nadie"), ("en", "no i dont want to talk to anyone"),
+     ("pt", "não quero falar com ninguém"), ("fr", "je ne veux parler à personne")],
+)  # fmt: skip
+def test_a_refusal_in_more_words_is_a_refusal(chat, lang: str, refusal: str) -> None:
+    conversation = chat(lang)
+    conversation.say({"es": "el dueño no me deja salir del local", "en": "my boss keeps my passport",
+                      "pt": "meu patrão pegou meu passaporte", "fr": "mon patron garde mon passeport"}[lang])  # fmt: skip
+    conversation.say(refusal)
+    assert conversation.session.node == "risk.refused"

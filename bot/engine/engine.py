@@ -49,6 +49,7 @@ from bot.engine.flows import (
     DELETE,
     EMERGENCY,
     HELP,
+    HOTLINES,
     LANGUAGE,
     LOCATION_UNHANDLED,
     MEDIA,
@@ -273,7 +274,9 @@ class Engine:
         """The normal route of a message, once the interceptors have seen it."""
         s = reply.session
         toks = self._emergency.prepare(text)
-        if not reply.led and self._is_emergency(toks):
+        # "emergency numbers" asks for the list, which the hotlines page is (105 first),
+        # not to open an urgent case.
+        if not reply.led and self._is_emergency(toks) and self._best_topic(text) != HOTLINES:
             # "socorro ele trancou a porta" as a first message: the numbers in Portuguese.
             s.lang = s.lang or reply.guessed
             self._show(reply, inbound, EMERGENCY)

@@ -42,6 +42,7 @@ QUICK_EXIT = "quick_exit"
 # Asking for a person opens a case at once, even as the first message, before the
 # language menu and the welcome (DESIGN.md: any explicit request for a person).
 ASK_PERSON = "human"
+HOTLINES = "hotlines"  # the list of numbers
 # Nodes the engine itself shows (commands, first contact, input it cannot use).
 SYSTEM_NODES = (
     ASK_PERSON,
