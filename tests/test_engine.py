@@ -560,3 +560,12 @@ def test_a_refusal_in_more_words_is_a_refusal(chat, lang: str, refusal: str) -> 
                       "pt": "meu patrão pegou meu passaporte", "fr": "mon patron garde mon passeport"}[lang])  # fmt: skip
     conversation.say(refusal)
     assert conversation.session.node == "risk.refused"
+
+
+def test_some_place_is_not_someone(chat) -> None:
+    """The persona review: "tem algum lugar" read as "tem alguém" (one letter away) asked
+    for a person, opened a case and let staff read her messages; she wanted a place."""
+    conversation = chat("pt")
+    conversation.say("preciso de ajuda com comida, tem algum lugar em lima?")
+    assert not (conversation.session.node or "").startswith("human")
+    assert "case" not in conversation.session.data
