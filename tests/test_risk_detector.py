@@ -864,3 +864,21 @@ def test_persona_review_suicide_in_plain_words_is_urgent(text: str) -> None:
 )
 def test_the_word_suicide_about_a_line_or_a_loss_is_not_self_harm(text: str) -> None:
     assert C.SELF_HARM not in assess(text, second_opinion=False).indicators
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("cannot go outside without supervisor, 12 of us in one room", C.MOVEMENT_RESTRICTED),
+        ("owner has put camera in the room where we sleep", C.MOVEMENT_RESTRICTED),
+        ("salary not given since 3 months", C.LABOUR_EXPLOITATION),
+        ("my seth is not returning passport", C.DOCUMENTS_WITHHELD),
+        ("they say first clear the loan of visa and air ticket", C.DEBT_BONDAGE),
+    ],
+)
+def test_persona_review_south_asian_english(text: str, code: str) -> None:
+    assert code in assess(text, second_opinion=False).indicators, assess(text)
+
+
+def test_a_child_who_goes_out_with_her_mother_is_not_alone_or_confined() -> None:
+    assert assess("i cant go out without my mom, im 12", second_opinion=False).level == C.NORMAL
