@@ -569,3 +569,15 @@ def test_some_place_is_not_someone(chat) -> None:
     conversation.say("preciso de ajuda com comida, tem algum lugar em lima?")
     assert not (conversation.session.node or "").startswith("human")
     assert "case" not in conversation.session.data
+
+
+@pytest.mark.parametrize(
+    ("lang", "fear"),
+    [("es", "y la policía no me va a llevar presa a mí?"), ("en", "will the police arrest me?"),
+     ("pt", "a polícia vai me prender?"), ("fr", "est-ce qu'on va m'arrêter ?")],
+)  # fmt: skip
+def test_the_fear_of_arrest_gets_non_punishment(chat, lang: str, fear: str) -> None:
+    """The persona review: "¿la policía no me va a llevar presa?" got "No entendí"."""
+    conversation = chat(lang)
+    conversation.say(fear)
+    assert conversation.session.node == "rights.non_punishment"
