@@ -581,3 +581,11 @@ def test_the_fear_of_arrest_gets_non_punishment(chat, lang: str, fear: str) -> N
     conversation = chat(lang)
     conversation.say(fear)
     assert conversation.session.node == "rights.non_punishment"
+
+
+def test_a_keyword_written_apart_matches_as_typed_with_the_apostrophe(chat) -> None:
+    """"c est confidentiel" in the flows, "c'est confidentiel ?" on the phone (normalised
+    to "cest"): both spellings are one keyword."""
+    conversation = chat("fr")
+    conversation.say("c'est confidentiel ?")
+    assert conversation.session.node == "about"

@@ -9,15 +9,24 @@ linear in the message length whatever the number of keywords.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.engine.normalize import tokens
+from bot.engine.normalize import fold, tokens
 
 T = TypeVar("T")
 
 FUZZY_MIN_LEN = 6
+# An elision or contraction written apart ("c est", "qu on", "m a", "don t"): people type
+# it with the apostrophe, which normalisation glues ("c'est" -> "cest"), so such a phrase
+# is also indexed as typed.
+_APART = re.compile(r"\b([cdjlmnst]|qu) (?=[a-z])")
+
+
+def _spellings(phrase: str) -> set[tuple[str, ...]]:
+    return {tokens(phrase), tokens(_APART.sub(r"\1'", fold(phrase)))} - {()}
 
 
 def _deletions(word: str) -> set[str]:
@@ -39,11 +48,9 @@ class PhraseIndex(Generic[T]):
         self._vocab: set[str] = set()
         self._fuzzy: dict[str, set[str]] = {}
         for phrase, target in entries:
-            toks = tokens(phrase)
-            if not toks:
-                continue
-            self._by_first.setdefault(toks[0], []).append((toks, target))
-            self._vocab.update(toks)
+            for toks in _spellings(phrase):
+                self._by_first.setdefault(toks[0], []).append((toks, target))
+                self._vocab.update(toks)
         for word in self._vocab:
             if len(word) >= FUZZY_MIN_LEN:
                 for variant in _deletions(word) | {word}:
