@@ -552,7 +552,9 @@ def test_asking_for_the_numbers_gets_the_list(chat, lang: str, words: str) -> No
 @pytest.mark.parametrize(
     ("lang", "refusal"),
     [("es", "no gracias no quiero hablar con nadie"), ("en", "no i dont want to talk to anyone"),
-     ("pt", "não quero falar com ninguém"), ("fr", "je ne veux parler à personne")],
+     ("pt", "não quero falar com ninguém"), ("fr", "je ne veux parler à personne"),
+     ("en", "nah im good"), ("en", "no, leave me alone"), ("es", "no, déjame en paz"),
+     ("es", "prefiero que no"), ("fr", "laissez-moi tranquille"), ("pt", "me deixa em paz")],
 )  # fmt: skip
 def test_a_refusal_in_more_words_is_a_refusal(chat, lang: str, refusal: str) -> None:
     conversation = chat(lang)
@@ -584,8 +586,16 @@ def test_the_fear_of_arrest_gets_non_punishment(chat, lang: str, fear: str) -> N
 
 
 def test_a_keyword_written_apart_matches_as_typed_with_the_apostrophe(chat) -> None:
-    """"c est confidentiel" in the flows, "c'est confidentiel ?" on the phone (normalised
+    """ "c est confidentiel" in the flows, "c'est confidentiel ?" on the phone (normalised
     to "cest"): both spellings are one keyword."""
     conversation = chat("fr")
     conversation.say("c'est confidentiel ?")
     assert conversation.session.node == "about"
+
+
+@pytest.mark.parametrize("arrives", ["he's coming back", "viene mi jefe", "llegó"])
+def test_more_ways_of_saying_someone_arrives(chat, arrives: str) -> None:
+    conversation = chat("es")
+    conversation.say("mi esposo me encierra y me pega")
+    conversation.say(arrives)
+    assert conversation.session.node == "not_now"
