@@ -539,7 +539,7 @@ def test_arrived_alone_is_someone_there_but_not_inside_other_words(chat) -> None
 @pytest.mark.parametrize(
     ("lang", "words"),
     [("en", "who can i call"), ("en", "emergency numbers"), ("es", "solo quiero los numeros"),
-     ("fr", "donnez-moi juste les numéros"), ("pt", "os números")],
+     ("fr", "donnez-moi juste les numéros"), ("pt", "os números"), ("pt", "tem telefone de ajuda?")],
 )  # fmt: skip
 def test_asking_for_the_numbers_gets_the_list(chat, lang: str, words: str) -> None:
     """The persona review: most ways of asking for numbers got "I didn't understand",
@@ -554,7 +554,8 @@ def test_asking_for_the_numbers_gets_the_list(chat, lang: str, words: str) -> No
     [("es", "no gracias no quiero hablar con nadie"), ("en", "no i dont want to talk to anyone"),
      ("pt", "não quero falar com ninguém"), ("fr", "je ne veux parler à personne"),
      ("en", "nah im good"), ("en", "no, leave me alone"), ("es", "no, déjame en paz"),
-     ("es", "prefiero que no"), ("fr", "laissez-moi tranquille"), ("pt", "me deixa em paz")],
+     ("es", "prefiero que no"), ("fr", "laissez-moi tranquille"), ("pt", "me deixa em paz"),
+     ("pt", "não, valeu")],
 )  # fmt: skip
 def test_a_refusal_in_more_words_is_a_refusal(chat, lang: str, refusal: str) -> None:
     conversation = chat(lang)
@@ -593,7 +594,10 @@ def test_a_keyword_written_apart_matches_as_typed_with_the_apostrophe(chat) -> N
     assert conversation.session.node == "about"
 
 
-@pytest.mark.parametrize("arrives", ["he's coming back", "viene mi jefe", "llegó"])
+@pytest.mark.parametrize(
+    "arrives",
+    ["he's coming back", "viene mi jefe", "llegó", "meu marido chegou", "mon mari arrive"],
+)
 def test_more_ways_of_saying_someone_arrives(chat, arrives: str) -> None:
     conversation = chat("es")
     conversation.say("mi esposo me encierra y me pega")

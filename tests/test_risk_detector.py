@@ -692,6 +692,8 @@ def test_a_partner_who_escorts_everywhere_is_movement_restricted(text: str) -> N
 # set). Each list is one promise about levels, in the four languages.
 
 DANGER_NOW = [
+    "minha filha de 14 anos foi embora com um homem que conheceu no facebook",
+    "mi hija de 14 años se marchó con un hombre que conoció en facebook",
     "acho que me drogaram, to tonta e nao sei onde estou",
     "i think they drugged me, i dont know where i am",
     "me drogaron y no sé en qué casa estoy",
@@ -737,6 +739,7 @@ DANGER_NOW = [
 
 
 ONLY_SOUNDS_LIKE_DANGER = [
+    "l'ambassade garde mon passeport pour le renouvellement",
     "no sé dónde estoy parada con tantos trámites",
     "i dont know where i am going with my life",
     "got my hair cut again lol",
