@@ -692,6 +692,11 @@ def test_a_partner_who_escorts_everywhere_is_movement_restricted(text: str) -> N
 # set). Each list is one promise about levels, in the four languages.
 
 DANGER_NOW = [
+    "estoy en la maletera de un carro",
+    "mi chamo de 9 años no volvió del colegio",
+    "ma fille de 12 ans n'est pas rentrée de l'école",
+    "you wont have to worry about me anymore",
+    "amanhã vcs não vão precisar mais se preocupar comigo",
     "minha filha de 14 anos foi embora com um homem que conheceu no facebook",
     "mi hija de 14 años se marchó con un hombre que conoció en facebook",
     "acho que me drogaram, to tonta e nao sei onde estou",
@@ -739,6 +744,8 @@ DANGER_NOW = [
 
 
 ONLY_SOUNDS_LIKE_DANGER = [
+    "mi hijo no llegó a casa, se quedó donde su abuela",
+    "mi hija no llegó a tiempo al colegio",
     "l'ambassade garde mon passeport pour le renouvellement",
     "no sé dónde estoy parada con tantos trámites",
     "i dont know where i am going with my life",
