@@ -405,9 +405,10 @@ class Engine:
         if stripped.isdigit():
             index = int(stripped[:4]) - 1
             return s.options[index] if 0 <= index < len(s.options) else None
-        named = self._language_names.exact(self._language_names.prepare(text))
-        if named and s.node == LANGUAGE and named in s.options:  # "inglish", "portugues"
-            return named
+        if s.node == LANGUAGE:  # "inglish", "portugues"
+            named = self._language_names.exact(self._language_names.prepare(text))
+            if named in s.options:
+                return named
         return self._option_by_label(s, text)
 
     def _negated(self, toks: tuple[str, ...], start: int, window: int) -> bool:
@@ -428,6 +429,12 @@ class Engine:
             if target and (best is None or (match.length, -match.start) > best[:2]):
                 best = (match.length, -match.start, target)
         return best[2] if best else None
+
+    def _lost_target(self, text: str) -> str | None:
+        """The node of a `when_lost` phrase that is half the message at least: "ya llegó"
+        alone is someone arriving, "ya llegó el dinero que me mandó mi mamá" is not."""
+        toks = self._lost.prepare(text)
+        return next((m.target for m in self._lost.find(toks) if 2 * m.length >= len(toks)), None)
 
     def _language_option(self, lang: str) -> str | None:
         """The language menu's option for `lang`."""
@@ -584,14 +591,13 @@ class Engine:
             self._show(reply, inbound, reply.fallback)
             return
         current = self.flows.nodes.get(reply.session.node or "")
-        toks = self._lost.prepare(inbound.text or "")
-        # Half the message at least: "ya llegó" alone is someone arriving, "ya llegó el
-        # dinero que me mandó mi mamá, ¿dónde lo cambio?" is not.
-        lost = [m for m in self._lost.find(toks) if 2 * m.length >= len(toks)]
-        if lost and not (reply.led or reply.fallback or inbound.payload or _first_contact(current)):
+        lost = None
+        if not (reply.led or reply.fallback or inbound.payload or _first_contact(current)):
+            lost = self._lost_target(inbound.text or "")
+        if lost:
             # "¿y ahora qué hago?": "no entendí" would answer a question nobody misread,
             # and a pending question alone ("answer yes or no") would not answer it.
-            self._show(reply, inbound, lost[0].target)
+            self._show(reply, inbound, lost)
             return
         if reply.quiet:
             return

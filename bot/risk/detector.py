@@ -296,7 +296,7 @@ def assess(
             found.append(_Found(C.IMMEDIATE_DANGER, rule, start, end, seg.words(start, end)))
         elif rule.escalate_now and distress is not None:
             # "socorro!! me encerraron": a cry for help anywhere in the message is "now".
-            words = f"{seg.words(distress.start, distress.end)} … {found[-1].words}"
+            words = f"{seg.words(distress.start, distress.end)} … {seg.words(hit.start, hit.end)}"
             found.append(_Found(C.IMMEDIATE_DANGER, rule, hit.start, hit.end, words))
 
     # Emoji: one pass over the (truncated) raw text. Positions -1 keep them apart.
