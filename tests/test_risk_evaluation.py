@@ -26,7 +26,10 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
 - `risk_seventh_*.jsonl`, a seventh set by new writers (first messages that tell half
   the story, relatives and neighbours reporting, teenagers who do not say their age,
   offers that sound legitimate), committed during that session once its first lexicon
-  changes were made, and measured only on the session's start and at its end.
+  changes were made, and measured only on the session's start and at its end;
+- `risk_eighth_*.jsonl`, an eighth set by four new writers, one per language
+  (regional slang, SMS spelling, benign messages that share the dangerous words),
+  committed before the sixth session on issue 11 changed anything and only measured.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -62,10 +65,11 @@ SETS = {
     "fifth": ("risk_fifth_es_pt.jsonl", "risk_fifth_en_fr.jsonl"),
     "sixth": ("risk_sixth_es_pt.jsonl", "risk_sixth_en_fr.jsonl"),
     "seventh": ("risk_seventh_es_pt.jsonl", "risk_seventh_en_fr.jsonl"),
+    "eighth": ("risk_eighth_es_pt.jsonl", "risk_eighth_en_fr.jsonl"),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
-MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth", "seventh"})
+MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth", "seventh", "eighth"})
 
 
 @dataclass
@@ -188,8 +192,8 @@ TARGETS = {
 # Targets a set does not meet yet (issue 11, left open): strict, so the day one is met
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
-# (their figures say little about new writers); "final", "fourth", "fifth", "sixth" and
-# "seventh" are only measured.
+# (their figures say little about new writers); "final", "fourth", "fifth", "sixth",
+# "seventh" and "eighth" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -210,6 +214,10 @@ NOT_YET = {
     ("seventh", "urgent recall"),
     ("seventh", "high recall"),
     ("seventh", "indicator recall"),
+    ("eighth", "urgent recall"),
+    ("eighth", "high recall"),
+    ("eighth", "benign escalated"),
+    ("eighth", "indicator recall"),
 }
 
 
@@ -223,7 +231,8 @@ def _target(name: str, target: str) -> object:
     ("name", "target"),
     [
         _target(n, t)
-        for n in ("old", "fresh", "holdout", "final", "fourth", "fifth", "sixth", "seventh")
+        for n in SETS
+        if n != "regressions"  # its own test: each case reaches its level
         for t in TARGETS
     ],
 )
@@ -245,6 +254,7 @@ def test_target(name: str, target: str) -> None:
         ("fifth", 340),
         ("sixth", 180),
         ("seventh", 180),
+        ("eighth", 200),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
