@@ -17,6 +17,7 @@ from channel_stack import (
     TG_TOKEN,
     TW_NUMBER,
     TW_SID,
+    TW_TOKEN,
     Stack,
     expected_replies,
     text_update,
@@ -43,6 +44,24 @@ def test_bad_or_missing_twilio_signature_is_403(stack: Stack, signature: str) ->
     assert response.status_code == 403
     stack.drain()
     assert stack.twilio.received == []
+
+
+def test_twilio_signatures_follow_the_library_rules_whatever_the_shortcut() -> None:
+    """One HMAC for a request signed for our URL; the library's full check (the URL with
+    and without its port) for anything else; a forged or stale one is refused."""
+    from twilio.request_validator import RequestValidator
+
+    from bot.channels.whatsapp import valid_signature
+
+    url = "https://bot.example.org/webhooks/whatsapp"
+    form = wa_form("SM3", "whatsapp:+51911111111", "hola")
+    sign = RequestValidator(TW_TOKEN).compute_signature
+    assert valid_signature(TW_TOKEN, url, form, sign(url, form))
+    assert valid_signature(TW_TOKEN, url, form, sign(url.replace(".org/", ".org:443/"), form))
+    assert not valid_signature(TW_TOKEN, url, form, sign(url, {**form, "Body": "otra cosa"}))
+    assert not valid_signature("another-token", url, form, sign(url, form))
+    assert not valid_signature(TW_TOKEN, url, form, "")
+    assert not valid_signature(TW_TOKEN, url, form, "é" + sign(url, form))
 
 
 def test_telegram_update_gets_an_inline_keyboard(stack: Stack) -> None:
