@@ -579,3 +579,15 @@ def test_operator_text_loses_control_characters_and_a_long_note_is_refused(app) 
     _post(ana, case.id, "note", text="llamar\x00 mañana\r\nsin falta 👩‍⚕️")
     [note] = [m for m in store.case_messages(case.id, time.time()) if m.direction == "note"]
     assert note.text == "ana: llamar mañana\nsin falta 👩‍⚕️"
+
+
+def test_only_the_console_reads_or_writes_its_cookie(app, client) -> None:
+    """Webhooks are authenticated by signatures and /healthz by nothing: an operator's
+    cookie sent there is neither verified nor refreshed (ConsoleSessions)."""
+    login(client)
+    page = client.get("/console/")
+    assert page.status_code == 200 and "Cookie" in page.headers.get("Vary", "")
+    for response in (client.get("/healthz"), client.post("/webhooks/telegram", json={})):
+        assert "Set-Cookie" not in response.headers, response.status_code
+        assert "Cookie" not in response.headers.get("Vary", ""), response.status_code
+    assert client.get("/console/").status_code == 200  # the console session is intact

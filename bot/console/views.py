@@ -35,7 +35,7 @@ from bot.cases.closing import closing_stats
 from bot.cases.events import MEDIA_KINDS
 from bot.channels.media import KINDS as MEDIA_TYPES
 from bot.channels.whatsapp import within_window
-from bot.console import auth
+from bot.console import PREFIX, auth
 from bot.conversation import inbound_to_dict, outbound_to_dict, stopped
 from bot.engine.i18n import N_
 from bot.engine.types import Inbound
@@ -43,7 +43,7 @@ from bot.hours import LIMA
 from bot.risk.codes import PLAIN_ES
 from bot.store.records import AuditEntry, Case, CaseMessage, Commit, OutboxItem
 
-bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+bp = Blueprint("console", __name__, url_prefix=PREFIX, template_folder="templates")
 
 
 @bp.before_request
