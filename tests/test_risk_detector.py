@@ -828,3 +828,40 @@ def test_the_word_suicide_about_a_line_or_a_loss_is_not_self_harm(text: str) -> 
 )
 def test_persona_review_south_asian_english(text: str, code: str) -> None:
     assert code in assess(text, second_opinion=False).indicators, assess(text)
+
+
+# --------------------------------------------------------------------------- laughter
+
+JOKES = [
+    "jajaja mi suegra me tiene secuestrada todo el domingo haciendo hallacas",
+    "meu chefe me mata com tanto turno kkkk mas pelo menos paga certinho",
+    "minha mae ta presa na fila do banco desde cedo kkk",
+    "my boss is killing me with these double shifts lol",
+    "mon patron va me tuer avec ces horaires mdr",
+]
+
+
+@pytest.mark.parametrize("text", JOKES)
+def test_a_clause_that_laughs_is_a_figure_of_speech(text: str) -> None:
+    assert assess(text).level == C.NONE, assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("jaja q miedo, el señor dice q si me voy me mata", C.THREATS),  # laugh elsewhere
+        ("me tienen encerrada jaja no es broma", C.MOVEMENT_RESTRICTED),
+        ("they locked me in the room lol not joking", C.MOVEMENT_RESTRICTED),
+        ("socorro me tienen encerrada jaja", C.IMMEDIATE_DANGER),
+        ("ya no quiero vivir jaja", C.SELF_HARM),  # self-harm is never a joke
+        ("kkkk to sangrando muito, acho q quebrei o braço", C.MEDICAL_EMERGENCY),
+    ],
+)
+def test_laughter_hides_no_real_danger(text: str, code: str) -> None:
+    assert code in assess(text).indicators, assess(text)
+
+
+def test_kkk_is_laughter_not_que() -> None:
+    from bot.risk.text import segment
+
+    assert segment("kkkk").tokens == ("kk",) and segment("k hago").tokens == ("que", "hago")

@@ -17,6 +17,9 @@ commonest false alarms without hiding real ones:
   now", "agora", "maintenant") in the same clause adds `immediate_danger`, and so does a
   cry for help ("socorro", "au secours", "help me") anywhere in the message: someone
   who cries out while telling that they are locked in or threatened is in danger now.
+- **Laughter.** A clause that laughs ("me tiene secuestrada todo el domingo jajaja",
+  "me mata com tanto turno kkkk") jokes: its trafficking codes and immediate danger do
+  not count, unless the message cries for help. Self-harm and medical codes always do.
 - **Children.** A person who says they are under 18 is `minor`. A child merely mentioned
   ("mi hija de 8 años necesita un pediatra") only counts when a risk signal is present,
   so a parent asking about school is not escalated, but "mi hija de 15 ... no la deja
@@ -56,6 +59,10 @@ EMOJI: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 _TRAFFICKING = frozenset(C.TRAFFICKING)
+# What a laughing clause can only mean as a figure of speech ("mi suegra me tiene
+# secuestrada haciendo hallacas jajaja", "meu chefe me mata com tanto turno kkkk"). Never
+# self-harm or a medical emergency: "quiero morirme jaja" is still heard.
+_FIGURATIVE = _TRAFFICKING | {C.IMMEDIATE_DANGER}
 
 # A message that is exactly the help command shows the menu (DESIGN.md "Matching": the
 # help command differs from the emergency words). It is not, by itself, a request for a
@@ -185,15 +192,22 @@ NEGATED_WORDS = 2  # content words a negation reaches, for the second opinion
 
 
 def _muted(
-    seg: Segmented, hypothetical: dict[int, int], cues: dict[str, list[_Hit]], compiled: _Compiled
+    seg: Segmented,
+    hypothetical: dict[int, int],
+    cues: dict[str, list[_Hit]],
+    compiled: _Compiled,
+    laughing: set[int],
 ) -> frozenset[int]:
     """Tokens the second opinion may not take as evidence of a trafficking code, as the
     lexicon would not: from a "what if" to the end of its clause ("¿y si me quitan el
-    pasaporte?"), and the next two content words after a negation ("nadie me quitó el
+    pasaporte?"), a clause that laughs, and the next two content words after a negation ("nadie me quitó el
     pasaporte", but "no me paga hace meses y amenaza a mi familia" keeps the threat).
     Phrases that are themselves indicators ("no me dejan salir") are the lexicon's."""
     end = len(seg.tokens)
-    muted = {i for i in range(end) if hypothetical.get(seg.clause[i], end) <= i}
+    muted = {
+        i for i in range(end)
+        if hypothetical.get(seg.clause[i], end) <= i or seg.clause[i] in laughing
+    }  # fmt: skip
     skip = compiled.lexicon.skip
     for cue in cues["negation"]:
         j, content = cue.end, 0
@@ -269,6 +283,8 @@ def assess(
     for cue in cues["urgency"]:
         now_by_clause.setdefault(seg.clause[cue.start], cue)
     distress = cues["distress"][0] if cues["distress"] else None
+    # A clause that laughs (jaja, kkk, lol, mdr) jokes, unless the message cries for help.
+    laughing = set() if distress else {seg.clause[c.start] for c in cues["laughter"]}
 
     bare_command = len(seg.tokens) == 1 and seg.tokens[0] in HELP_COMMANDS
     found: list[_Found] = []
@@ -283,6 +299,8 @@ def assess(
             and hit.start not in neg_starts
             and _negated(hit, seg, neg_ends, compiled.lexicon.skip)
         ):
+            continue
+        if rule.code in _FIGURATIVE and seg.clause[hit.start] in laughing:
             continue
         if rule.code in _TRAFFICKING and (
             _in_scope(hit, seg, hypothetical)
@@ -341,7 +359,8 @@ def assess(
         if f.words not in bucket:
             bucket.append(f.words)
     if second_opinion:
-        learned = opinion(seg, set(triggers), model, _muted(seg, hypothetical, cues, compiled))
+        muted = _muted(seg, hypothetical, cues, compiled, laughing)
+        learned = opinion(seg, set(triggers), model, muted)
         for code, words in learned.triggers.items():
             triggers[code] = [words]
         if set(learned.triggers) & C.RISK_CODES and waiting:  # "mi hija de 14" now counts

@@ -69,6 +69,9 @@ SHORTHAND: dict[str, str] = {
 }
 
 
+LAUGH_K = "kk"
+
+
 @dataclass(frozen=True)
 class Segmented:
     """Tokens of a message with, for each token, its clause number and original word."""
@@ -102,7 +105,10 @@ def _strip_invisible(text: str) -> str:
 def word_tokens(word: str) -> list[str]:
     """The tokens one written word becomes: normalised, split, shorthand expanded.
 
-    Used for message words and for lexicon words alike, so both sides agree."""
+    Used for message words and for lexicon words alike, so both sides agree. A word of
+    k's alone ("kkkk") is Brazilian laughter, not "k" (= "que"): it stays "kk"."""
+    if len(word) > 1 and not word.strip("kK"):
+        return [LAUGH_K]
     out: list[str] = []
     for tok in normalize(word).split():
         glued = _DIGITS_LETTERS.match(tok)

@@ -22,7 +22,14 @@ from bot.risk.text import word_tokens
 LEXICON_DIR = Path(__file__).resolve().parent
 LANG_FILES: tuple[str, ...] = ("es", "en", "pt", "fr")
 
-CUE_KINDS: tuple[str, ...] = ("negation", "hypothetical", "conditional", "urgency", "distress")
+CUE_KINDS: tuple[str, ...] = (
+    "negation",
+    "hypothetical",
+    "conditional",
+    "urgency",
+    "distress",
+    "laughter",
+)
 
 _ENTRY_KEYS = {
     "code",
