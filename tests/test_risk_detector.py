@@ -865,3 +865,55 @@ def test_kkk_is_laughter_not_que() -> None:
     from bot.risk.text import segment
 
     assert segment("kkkk").tokens == ("kk",) and segment("k hago").tokens == ("que", "hago")
+
+
+# ---------------------------------------------------------------- by concept (7)
+
+CONCEPTS_7 = [  # (text, the code a protection officer would tick)
+    (
+        "minha sobrinha de 16 foi pro chile com um cara q conheceu no tiktok, disse q ia trabalhar de baba",
+        C.DECEPTIVE_OFFER,
+    ),
+    ("boy maybe 12 sleeping in the mercado alone, a man keep offering him work", C.DECEPTIVE_OFFER),
+    (
+        "Ma fille de 13 ans parle sur TikTok avec un homme qui veut la faire venir a Lima pour etre mannequin",
+        C.DECEPTIVE_OFFER,
+    ),
+    ("minha prima ta numa casa em lima e n deixam ela sair", C.MOVEMENT_RESTRICTED),
+    ("eu n aguento mais, queria dormir e n acordar nunca", C.SELF_HARM),
+    ("I no wan live again. Everything don finish", C.SELF_HARM),
+    ("abeg my sister dey cut herself again", C.SELF_HARM),
+    ("SOS they beat my brother, he not waking up", C.MEDICAL_EMERGENCY),
+    ("cook throw hot water on my arm", C.MEDICAL_EMERGENCY),
+    ("minha colega n pode dizer nao pros clientes, o gerente n deixa", C.SEXUAL_EXPLOITATION),
+    ("mi sobrina de 2do de secundaria, un señor le paga x fotos", C.SEXUAL_EXPLOITATION),
+    ("tengo 15 y viaje sola desde venezuela", C.UNACCOMPANIED_MINOR),
+    ("14h par jour, et quand on se plaint il dit sinon il appelle Migraciones", C.THREATS),
+    ("a mi pana lo tienen amarrado en un galpon y le piden plata a la familia", C.ABDUCTION),
+    ("meu pai quer casar minha irma de 15 com um senhor de 40", C.FORCED_MARRIAGE),
+    ("he hit me n took my passport", C.DOCUMENTS_WITHHELD),  # "n" = and, not French "ne"
+]
+
+
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_7)
+def test_concept_rules_seven(text: str, code: str) -> None:
+    assert code in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi im 15 how do i get my carnet for school here, my mom works all day",
+        "j'ai 16 ans, comment je m'inscris au lycée ? ma mère travaille toute la journée",
+        "mi hijo de 8 no despierta temprano para el colegio",
+        "mi hija de 10 vino sola del colegio hoy",
+        "can you check my messages from yesterday",
+        "please dont let him go alone to the market",
+        "on appelle la police ou pas? il y a eu un accident",
+        "guarde o dinheiro do aluguel no banco",
+    ],
+)
+def test_concept_rules_seven_leave_everyday_life_alone(text: str) -> None:
+    """The lexicon's own reading (the learned second opinion has its own tests)."""
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result

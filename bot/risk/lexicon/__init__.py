@@ -46,7 +46,7 @@ _ENTRY_KEYS = {
     "note",
 }
 _CUE_KEYS = {"patterns", "unless_prev", "unless_next", "note"}
-_FILE_KEYS = {"lang", "skip", "concepts", "cues", "contexts", "entries"}
+_FILE_KEYS = {"lang", "skip", "spellings", "concepts", "cues", "contexts", "entries"}
 
 
 class LexiconError(ValueError):
@@ -116,8 +116,18 @@ _CONCEPT_REF = re.compile(r"@([a-z_]+)")
 LEMMA_REF = re.compile(r"~(?![a-z]{2}:)([^\s()|?<>]+)")
 
 
-def _rewriter(lang: str, concepts: dict[str, tuple[str, ...]]) -> Rewrite:
-    """`@concept` becomes the group of its patterns; `~lemma` gets the file's language."""
+def _rewriter(
+    lang: str,
+    concepts: dict[str, tuple[str, ...]],
+    spellings: dict[str, tuple[str, ...]] | None = None,
+) -> Rewrite:
+    """`@concept` becomes the group of its patterns; `~lemma` gets the file's language;
+    a word of `spellings` becomes the group of its written forms ("nao" -> "(nao|n)")."""
+    spelled = (
+        re.compile(r"(?<![\w~:*])(" + "|".join(map(re.escape, spellings)) + r")(?![\w*])")
+        if spellings
+        else None
+    )
 
     def rewrite(pattern: str) -> str:
         def concept(m: re.Match[str]) -> str:
@@ -126,9 +136,31 @@ def _rewriter(lang: str, concepts: dict[str, tuple[str, ...]]) -> Rewrite:
                 raise PatternError(f"pattern {pattern!r}: unknown concept @{name}")
             return "(" + "|".join(concepts[name]) + ")"
 
-        return LEMMA_REF.sub(lambda m: f"~{lang}:{m.group(1)}", _CONCEPT_REF.sub(concept, pattern))
+        out = _CONCEPT_REF.sub(concept, pattern)
+        if spelled is not None and spellings is not None:
+            out = spelled.sub(lambda m: "(" + "|".join((m[1], *spellings[m[1]])) + ")", out)
+        return LEMMA_REF.sub(lambda m: f"~{lang}:{m.group(1)}", out)
 
     return rewrite
+
+
+def _spellings(data: dict[str, Any], name: str) -> dict[str, tuple[str, ...]]:
+    """Words people write another way in this language ("n" for Portuguese "não"). They
+    apply to entries and contexts, never to cues: all four files read every message,
+    and an English "n" (= "and") must not become a negation."""
+    raw = data.get("spellings") or {}
+    if not isinstance(raw, dict):
+        raise LexiconError(f"{name}: 'spellings' must map a word to the ways it is written")
+    out = {}
+    for word, forms in raw.items():
+        where = f"{name} spellings.{word}"
+        if not isinstance(word, str) or not re.fullmatch(r"[a-z]+", word):
+            raise LexiconError(f"{where}: a spelling is one normalised word")
+        values = _strings(forms, where, "forms")
+        if not all(re.fullmatch(r"[a-z]+", v) for v in values):
+            raise LexiconError(f"{where}: each form is one normalised word")
+        out[word] = values
+    return out
 
 
 def _flag(entry: dict[str, Any], key: str, default: bool, where: str) -> bool:
@@ -224,6 +256,7 @@ def load_file(path: Path) -> tuple[list[Rule], set[str], set[str]]:
         raise LexiconError(f"{name}: 'lang' is required")
     concepts = _concepts(data, lang, name)
     rewrite = _rewriter(lang, concepts)
+    spelled = _rewriter(lang, concepts, _spellings(data, name))
     rules: list[Rule] = []
     cues = data.get("cues") or {}
     if not isinstance(cues, dict) or set(cues) - set(CUE_KINDS):
@@ -241,7 +274,7 @@ def load_file(path: Path) -> tuple[list[Rule], set[str], set[str]]:
         if not isinstance(items, list):
             raise LexiconError(f"{where}: must be a list")
         for n, item in enumerate(items):
-            rule = _cue("context", item, lang, f"{where}[{n}]", rewrite)
+            rule = _cue("context", item, lang, f"{where}[{n}]", spelled)
             rules.append(
                 Rule(
                     kind="context",
@@ -258,7 +291,7 @@ def load_file(path: Path) -> tuple[list[Rule], set[str], set[str]]:
         raise LexiconError(f"{name}: 'entries' must be a list")
     for n, entry in enumerate(entries):
         code = entry.get("code") if isinstance(entry, dict) else None
-        rules.append(_entry(entry, lang, f"{name} entries[{n}] ({code})", rewrite))
+        rules.append(_entry(entry, lang, f"{name} entries[{n}] ({code})", spelled))
     skip = set(_strings(data.get("skip"), f"{name} skip", "skip"))
     return rules, skip, set(concepts)
 
