@@ -164,7 +164,7 @@ def compare(
     expected: dict[str, list[str]],
     sent: list[tuple[str, str, float]],
     inline: list[tuple[str, str, float]] | None = None,
-    duplicates: list[tuple[str, float]] | None = None,
+    duplicates: list[tuple[str, float, float]] | None = None,
 ) -> dict[str, int]:
     """Walk each person's received replies against the expected ones, in order. A reply
     given inline in the webhook's answer (the urgent numbers) is delivered by design
@@ -190,8 +190,8 @@ def compare(
                 i += 1
             elif text in want[:i]:
                 dups += 1
-                if duplicates is not None:  # who, and when the first copy arrived
-                    duplicates.append((chat, first.get(text, at)))
+                if duplicates is not None:  # who, and when the first and this copy came
+                    duplicates.append((chat, first.get(text, at), at))
             elif text in want[i:]:
                 disorder += 1
                 j = want.index(text, i)
@@ -340,14 +340,14 @@ SEND_WINDOW = 2.0  # seconds: a platform call in flight when its sender was kill
 
 
 def window_duplicates(
-    duplicates: list[tuple[str, float]], kills_at: list[float]
+    duplicates: list[tuple[str, float, float]], kills_at: list[float]
 ) -> list[tuple[str, float]]:
     """The duplicates guarantee 7 allows: a reply the platform accepted just before its
     sender was killed (so never acknowledged), sent again by the next one. The sender
     has many people's replies in flight at once, so a kill may repeat one reply per
     person in flight, never two of one person's."""
     allowed, seen = [], set()
-    for chat, at in duplicates:
+    for chat, at, _ in duplicates:
         kill = next((k for k in kills_at if at <= k <= at + SEND_WINDOW), None)
         if kill is not None and (chat, kill) not in seen:
             seen.add((chat, kill))
@@ -358,7 +358,7 @@ def window_duplicates(
 def figures(expected, api, persons, store, kills, user_of, inline) -> dict[str, Any]:
     with api.lock:
         sent = list(api.sent)
-    duplicates: list[tuple[str, float]] = []
+    duplicates: list[tuple[str, float, float]] = []
     result = compare(expected, sent, inline, duplicates)
     window = len(window_duplicates(duplicates, kills["sender_at"]))
     risky = [p for p in persons if p.risky]
@@ -381,7 +381,34 @@ def figures(expected, api, persons, store, kills, user_of, inline) -> dict[str, 
         "dead_letters": len(store.dead_letters(now)),
         "max_urgent_reply_s": urgent_seconds(persons, sent + inline),
         "inline_emergency_replies": len(inline),
+        # When each repeated reply's first and second copy arrived and when each fault
+        # struck (seconds, one clock): a broken guarantee says which fault it follows.
+        "repeats_at": [(round(a, 2), round(b, 2)) for _, a, b in duplicates],
+        "faults_at": [(name, round(at, 2)) for name, at in kills.get("marks", [])],
+        "broken": broken_timelines(expected, sent, inline, persons),
     }
+
+
+def broken_timelines(expected, sent, inline, persons) -> list[dict[str, Any]]:
+    """For each person whose replies broke a guarantee: when each of their messages was
+    accepted, and which expected reply (by its index; -1 for none) arrived when, through
+    the platform or inline. Synthetic scripts only: no one's words are printed."""
+    out = []
+    for p in persons:
+        chat = str(p.chat)
+        mine = [s for s in sent if s[0] == chat]
+        told = [s for s in inline if s[0] == chat]
+        if not any(compare({chat: expected[chat]}, mine, told).values()):
+            continue
+        index = {text: i for i, text in reversed(list(enumerate(expected[chat])))}
+        out.append({
+            "chat": chat,
+            "accepted": [(i, round(t, 2)) for i, t in sorted(p.sent_at.items())],
+            "got": [(index.get(text, -1), round(at, 2)) for _, text, at in mine],
+            "inline": [(index.get(text, -1), round(at, 2)) for _, text, at in told],
+            "expected": len(expected[chat]),
+        })  # fmt: skip
+    return out
 
 
 # -------------------------------------------------------------------- scale-out
@@ -419,8 +446,11 @@ def run_redis(n_people: int, risky: int, tmp: Path) -> dict[str, Any]:
     drive = threading.Thread(target=driver.run)
     drive.start()
 
+    marks = kills.setdefault("marks", [])
+
     def faults() -> None:
         time.sleep(2)
+        marks.append(("worker killed", time.monotonic()))
         workers[0].kill()
         kills["worker"] += 1
         workers[0].start()
@@ -428,17 +458,21 @@ def run_redis(n_people: int, risky: int, tmp: Path) -> dict[str, Any]:
         senders[0].kill()
         kills["sender"] += 1
         kills["sender_at"].append(time.monotonic())
+        marks.append(("sender killed", time.monotonic()))
         senders[0].start()
         time.sleep(1)
         # an item that cannot be sent: set aside alone, everyone else served
         store.commit(Commit("chaos", outbox=[OutboxItem("", 5, "telegram", "not a chat",
                      {"text": "x", "buttons": []}, time.time())]), time.time())  # fmt: skip
         time.sleep(1)
+        marks.append(("redis stopped", time.monotonic()))
         redis_proc.stop()  # a clean restart (append-only file flushed)
         time.sleep(2)
         redis_proc.start()
         wait_until(lambda: redis.Redis.from_url(url).ping())
+        marks.append(("redis back", time.monotonic()))
         time.sleep(1)
+        marks.append(("worker killed", time.monotonic()))
         workers[1].kill()
         kills["worker"] += 1
         workers[1].start()

@@ -43,7 +43,7 @@ def test_a_kill_excuses_one_repeated_reply_per_person_in_flight_and_no_more() ->
     sent = [("a", "a1", 10.0), ("b", "b1", 10.5), ("c", "c1", 2.0),  # the kill at 11.0
             ("a", "a1", 14.0), ("b", "b1", 14.0), ("c", "c1", 14.0),  # resent after it
             ("a", "a1", 14.1), ("a", "a2", 14.2)]  # fmt: skip
-    duplicates: list[tuple[str, float]] = []
+    duplicates: list[tuple[str, float, float]] = []
     result = compare(expected, sent, None, duplicates)
     assert result == {"lost": 0, "duplicated": 4, "out_of_order": 0}
     allowed = window_duplicates(duplicates, kills_at=[11.0])
