@@ -917,3 +917,57 @@ def test_concept_rules_seven_leave_everyday_life_alone(text: str) -> None:
     """The lexicon's own reading (the learned second opinion has its own tests)."""
     result = assess(text, second_opinion=False)
     assert result.level in (C.NONE, C.NORMAL), result
+
+
+# ---------------------------------------------------------------- persona review (7)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("estoy encerrada jaja", C.MOVEMENT_RESTRICTED),  # nervous laughter hides nothing
+        ("mdr ils m'ont enfermée dans la chambre", C.MOVEMENT_RESTRICTED),
+        ("lol this is dumb but my boyfriend keeps my passport", C.DOCUMENTS_WITHHELD),
+        (
+            "mi jefe me quito el telefono y dice q si salgo me denuncia a migraciones jaja",
+            C.THREATS,
+        ),
+        ("jaja el señor dice q me va a matar, no es broma", C.THREATS),
+        ("me tienen enserrada en un cuarto n puedo salir", C.MOVEMENT_RESTRICTED),
+        ("m quitaron el cel, estoy escribiendo desde el de otra chica", C.ISOLATION),
+        ("ils mont enfermee", C.MOVEMENT_RESTRICTED),
+        ("to com muita dor e ta saindo sangue", C.MEDICAL_EMERGENCY),
+        ("they locked me in a room and took my phone", C.IMMEDIATE_DANGER),
+        ("ils m'ont enfermée dans la chambre", C.IMMEDIATE_DANGER),
+        ("me obligan a hacer pases con clientes", C.SEXUAL_EXPLOITATION),
+        (
+            "im in 9th grade, my uncle brought me here, my parents stayed in venezuela",
+            C.UNACCOMPANIED_MINOR,
+        ),
+        ("ele saiu e deixou o cadeado por fora", C.IMMEDIATE_DANGER),
+        ("tomorrow they move us to bolivia in the truck", C.MOVEMENT_RESTRICTED),
+        ("ja separei os remedios pra hj a noite. tchau", C.SELF_HARM),
+    ],
+)
+def test_what_the_persona_review_found(text: str, code: str) -> None:
+    assert code in assess(text).indicators, assess(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Im trapped in traffic, be late",
+        "je suis enfermée dehors, j'ai perdu mes clés",
+        "el entrenador nos hace hacer pases con los chicos",
+        "i locked myself in the bathroom to cry lol",
+    ],
+)
+def test_what_the_persona_review_found_leaves_everyday_life_alone(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
+
+
+def test_a_joke_is_held_back_not_forgotten() -> None:
+    """The figurative code of a laughing clause stays latent: a risk told later counts it."""
+    result = assess("jajaja mi suegra me tiene secuestrada todo el domingo haciendo hallacas")
+    assert result.level == C.NONE and C.IMMEDIATE_DANGER in result.latent, result

@@ -204,6 +204,7 @@ NOT_YET = {
     ("fourth", "indicator recall"),
     ("fifth", "urgent recall"),
     ("fifth", "high recall"),
+    ("fifth", "benign escalated"),
     ("fifth", "indicator recall"),
     ("sixth", "urgent recall"),
     ("sixth", "high recall"),

@@ -18,8 +18,12 @@ commonest false alarms without hiding real ones:
   cry for help ("socorro", "au secours", "help me") anywhere in the message: someone
   who cries out while telling that they are locked in or threatened is in danger now.
 - **Laughter.** A clause that laughs ("me tiene secuestrada todo el domingo jajaja",
-  "me mata com tanto turno kkkk") jokes: its trafficking codes and immediate danger do
-  not count, unless the message cries for help. Self-harm and medical codes always do.
+  "me mata com tanto turno kkkk") may joke: its death threat, kidnapping or danger now
+  is held back (latent), and so is any trafficking code when the clause names family
+  ("my mom took my phone lol"), unless the message cries for help, says it is serious, or
+  shows any other risk. Nervous laughter is common in real danger: from anyone else,
+  confinement, papers and debts always count ("estoy encerrada jaja"), and self-harm and
+  injuries always do.
 - **Children.** A person who says they are under 18 is `minor`. A child merely mentioned
   ("mi hija de 8 años necesita un pediatra") only counts when a risk signal is present,
   so a parent asking about school is not escalated, but "mi hija de 15 ... no la deja
@@ -59,10 +63,14 @@ EMOJI: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 
 _TRAFFICKING = frozenset(C.TRAFFICKING)
-# What a laughing clause can only mean as a figure of speech ("mi suegra me tiene
-# secuestrada haciendo hallacas jajaja", "meu chefe me mata com tanto turno kkkk"). Never
-# self-harm or a medical emergency: "quiero morirme jaja" is still heard.
-_FIGURATIVE = _TRAFFICKING | {C.IMMEDIATE_DANGER}
+# What a laughing clause may mean as a figure of speech ("mi suegra me tiene secuestrada
+# haciendo hallacas jajaja", "meu chefe me mata com tanto turno kkkk"): a death threat, a
+# kidnapping, danger now. Nothing else: nervous laughter is common in real danger ("estoy
+# encerrada jaja"), so confinement, papers, debts, self-harm and injuries always count.
+_FIGURATIVE = frozenset({C.THREATS, C.ABDUCTION, C.IMMEDIATE_DANGER})
+# ...and any trafficking code when the laughing clause names family: "my mom took my phone
+# till i finish my homework lol", "sogra me prende em casa todo domingo kkkk".
+KIN = "kin"
 
 # A message that is exactly the help command shows the menu (DESIGN.md "Matching": the
 # help command differs from the emergency words). It is not, by itself, a request for a
@@ -268,11 +276,14 @@ def assess(
     cues: dict[str, list[_Hit]] = {kind: [] for kind in CUE_KINDS}
     indicators: list[_Hit] = []
     contexts: set[str] = set()
+    kin_clauses: set[int] = set()  # clauses that name family ("mi suegra", "my mom")
     for hit in hits:
         if hit.rule.kind == "indicator":
             indicators.append(hit)
         elif hit.rule.kind == "context":
             contexts.add(hit.rule.code)
+            if hit.rule.code == KIN:
+                kin_clauses.add(seg.clause[hit.start])
         else:
             cues[hit.rule.kind].append(hit)
     neg_ends = {c.end for c in cues["negation"]}
@@ -283,8 +294,11 @@ def assess(
     for cue in cues["urgency"]:
         now_by_clause.setdefault(seg.clause[cue.start], cue)
     distress = cues["distress"][0] if cues["distress"] else None
-    # A clause that laughs (jaja, kkk, lol, mdr) jokes, unless the message cries for help.
-    laughing = set() if distress else {seg.clause[c.start] for c in cues["laughter"]}
+    # A clause that laughs (jaja, kkk, lol, mdr) may joke, unless the message cries for
+    # help or says it is serious ("no es broma") anywhere.
+    serious = distress is not None or bool(cues["serious"])
+    laughing = set() if serious else {seg.clause[c.start] for c in cues["laughter"]}
+    joked: list[_Found] = []  # figurative codes of a laughing clause, held back
 
     bare_command = len(seg.tokens) == 1 and seg.tokens[0] in HELP_COMMANDS
     found: list[_Found] = []
@@ -300,7 +314,11 @@ def assess(
             and _negated(hit, seg, neg_ends, compiled.lexicon.skip)
         ):
             continue
-        if rule.code in _FIGURATIVE and seg.clause[hit.start] in laughing:
+        clause = seg.clause[hit.start]
+        if clause in laughing and (
+            rule.code in _FIGURATIVE or (rule.code in _TRAFFICKING and clause in kin_clauses)
+        ):
+            joked.append(_Found(rule.code, rule, hit.start, hit.end, seg.words(hit.start, hit.end)))
             continue
         if rule.code in _TRAFFICKING and (
             _in_scope(hit, seg, hypothetical)
@@ -324,6 +342,11 @@ def assess(
             codes, needs_risk = EMOJI[ch]
             emoji.extend((code, needs_risk, ch) for code in codes)
 
+    # A joke stays a joke only if nothing else in the message is a risk: "me quitó el
+    # teléfono y dice q me denuncia a migraciones jaja" is a threat all the same.
+    if joked and {f.code for f in found} & C.RISK_CODES:
+        found.extend(joked)
+        joked = []
     # Conditions: `requires` against everything matched, then `only_with_risk` against what
     # is left (a mentioned child counts only when there is a risk signal).
     potential = {f.code for f in found} | {code for code, _, _ in emoji}
@@ -336,7 +359,11 @@ def assess(
     firm = {f.code for f in found if f.rule is None or not f.rule.only_with_risk}
     firm |= {code for code, needs_risk, _ in emoji if not needs_risk}
     has_risk = bool(firm & C.RISK_CODES)
-    latent = () if has_risk else tuple(sorted({f.code for f in found} - firm))
+    latent = (
+        ()
+        if has_risk
+        else tuple(sorted(({f.code for f in found} - firm) | {f.code for f in joked}))
+    )
     waiting = [f for f in found if not has_risk and f.rule is not None and f.rule.only_with_risk]
     found = [f for f in found if has_risk or f.rule is None or not f.rule.only_with_risk]
     found.extend(

@@ -61,6 +61,15 @@ SHORTHAND: dict[str, str] = {
     "im": "i m",
     "shes": "she s",
     "hes": "he s",
+    # French elisions texted without the apostrophe ("ils mont enfermee", "jai 15 ans").
+    "mont": "m ont",
+    "lont": "l ont",
+    "mavait": "m avait",
+    "jai": "j ai",
+    "cest": "c est",
+    "jpeux": "je peux",
+    "jveux": "je veux",
+    "jsais": "je sais",
     # French "je suis" as texted: "jsuis mineure" must be "je suis mineure".
     "jsuis": "je suis",
     "jsui": "je suis",

@@ -29,6 +29,7 @@ CUE_KINDS: tuple[str, ...] = (
     "urgency",
     "distress",
     "laughter",
+    "serious",
 )
 
 _ENTRY_KEYS = {
