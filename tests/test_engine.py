@@ -603,3 +603,35 @@ def test_more_ways_of_saying_someone_arrives(chat, arrives: str) -> None:
     conversation.say("mi esposo me encierra y me pega")
     conversation.say(arrives)
     assert conversation.session.node == "not_now"
+
+
+@pytest.mark.parametrize(
+    ("lang", "first", "ask", "erased"),
+    [
+        ("es", "hola", "borra todo lo q escribi porfa", "borramos"),
+        ("en", "hi", "delete everything i wrote", "deleted"),
+        ("pt", "oi", "apaga tudo o que eu escrevi", "apagamos"),
+        ("fr", "salut", "efface tout ce que j'ai écrit stp", "supprimé"),
+    ],
+)
+def test_erasing_what_one_wrote_in_everyday_words_even_before_the_welcome(
+    chat, lang: str, first: str, ask: str, erased: str
+) -> None:
+    """Persona review: these were held behind the language menu or the welcome, or sent
+    to the team. The confirmation comes at once; its "yes" erases."""
+    events = []
+    conversation = chat(lang, welcomed=False)
+    conversation.sink = lambda session, evs: events.extend(evs)
+    conversation.say(first)
+    confirm = conversation.say(ask)
+    assert events == [] and len(confirm) == 1, confirm  # the question, nothing erased yet
+    replies = conversation.say("1")
+    assert erased in replies[0].lower(), replies
+    assert [e.name for e in events] == ["session.delete"]
+
+
+def test_erasing_in_everyday_words_after_telling_of_a_risk(chat) -> None:
+    conversation = chat("es")
+    conversation.say("me tienen encerrada")
+    replies = conversation.say("borra todo lo q escribi porfa")
+    assert "borrar tus datos" in replies[-1], replies

@@ -298,6 +298,14 @@ class Engine:
             # even as a first message or typed twice.
             self._command(reply, inbound, "exit")
             return
+        if "delete" in commands and not s.welcomed:
+            # "apaga tudo o que eu escrevi" at the language menu or the welcome: asking
+            # to erase what one wrote is answered at once (with its confirmation), never
+            # held behind the first-contact questions.
+            # Its answer must reach the confirmation, so the first contact counts as done.
+            s.lang, s.welcomed = s.lang or reply.guessed or SOURCE_LANG, True
+            self._command(reply, inbound, "delete")
+            return
 
         if not s.welcomed and not inbound.payload and self._best_topic(text) == ASK_PERSON:
             # "quiero hablar con una persona" as a first message, or typed at the language
