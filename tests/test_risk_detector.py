@@ -895,74 +895,60 @@ CONCEPTS_7 = [  # (text, the code a protection officer would tick)
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), CONCEPTS_7)
+# ---------------------------------------------------------------- persona review (7)
+
+PERSONA_7 = [  # what the persona review found; nervous laughter hides nothing
+    ("estoy encerrada jaja", C.MOVEMENT_RESTRICTED),
+    ("mdr ils m'ont enfermée dans la chambre", C.MOVEMENT_RESTRICTED),
+    ("lol this is dumb but my boyfriend keeps my passport", C.DOCUMENTS_WITHHELD),
+    (
+        "mi jefe me quito el telefono y dice q si salgo me denuncia a migraciones jaja",
+        C.THREATS,
+    ),
+    ("jaja el señor dice q me va a matar, no es broma", C.THREATS),
+    ("me tienen enserrada en un cuarto n puedo salir", C.MOVEMENT_RESTRICTED),
+    ("m quitaron el cel, estoy escribiendo desde el de otra chica", C.ISOLATION),
+    ("ils mont enfermee", C.MOVEMENT_RESTRICTED),
+    ("to com muita dor e ta saindo sangue", C.MEDICAL_EMERGENCY),
+    ("they locked me in a room and took my phone", C.IMMEDIATE_DANGER),
+    ("ils m'ont enfermée dans la chambre", C.IMMEDIATE_DANGER),
+    ("me obligan a hacer pases con clientes", C.SEXUAL_EXPLOITATION),
+    (
+        "im in 9th grade, my uncle brought me here, my parents stayed in venezuela",
+        C.UNACCOMPANIED_MINOR,
+    ),
+    ("ele saiu e deixou o cadeado por fora", C.IMMEDIATE_DANGER),
+    ("tomorrow they move us to bolivia in the truck", C.MOVEMENT_RESTRICTED),
+    ("ja separei os remedios pra hj a noite. tchau", C.SELF_HARM),
+]
+PERSONA_7_EVERYDAY = [
+    "Im trapped in traffic, be late",
+    "je suis enfermée dehors, j'ai perdu mes clés",
+    "el entrenador nos hace hacer pases con los chicos",
+    "i locked myself in the bathroom to cry lol",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_7 + PERSONA_7)
 def test_concept_rules_seven(text: str, code: str) -> None:
     assert code in assess(text).indicators, assess(text)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "hi im 15 how do i get my carnet for school here, my mom works all day",
-        "j'ai 16 ans, comment je m'inscris au lycée ? ma mère travaille toute la journée",
-        "mi hijo de 8 no despierta temprano para el colegio",
-        "mi hija de 10 vino sola del colegio hoy",
-        "can you check my messages from yesterday",
-        "please dont let him go alone to the market",
-        "on appelle la police ou pas? il y a eu un accident",
-        "guarde o dinheiro do aluguel no banco",
-    ],
-)
+CONCEPTS_7_EVERYDAY = [
+    "hi im 15 how do i get my carnet for school here, my mom works all day",
+    "j'ai 16 ans, comment je m'inscris au lycée ? ma mère travaille toute la journée",
+    "mi hijo de 8 no despierta temprano para el colegio",
+    "mi hija de 10 vino sola del colegio hoy",
+    "can you check my messages from yesterday",
+    "please dont let him go alone to the market",
+    "on appelle la police ou pas? il y a eu un accident",
+    "guarde o dinheiro do aluguel no banco",
+]
+
+
+@pytest.mark.parametrize("text", CONCEPTS_7_EVERYDAY + PERSONA_7_EVERYDAY)
 def test_concept_rules_seven_leave_everyday_life_alone(text: str) -> None:
     """The lexicon's own reading (the learned second opinion has its own tests)."""
-    result = assess(text, second_opinion=False)
-    assert result.level in (C.NONE, C.NORMAL), result
-
-
-# ---------------------------------------------------------------- persona review (7)
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        ("estoy encerrada jaja", C.MOVEMENT_RESTRICTED),  # nervous laughter hides nothing
-        ("mdr ils m'ont enfermée dans la chambre", C.MOVEMENT_RESTRICTED),
-        ("lol this is dumb but my boyfriend keeps my passport", C.DOCUMENTS_WITHHELD),
-        (
-            "mi jefe me quito el telefono y dice q si salgo me denuncia a migraciones jaja",
-            C.THREATS,
-        ),
-        ("jaja el señor dice q me va a matar, no es broma", C.THREATS),
-        ("me tienen enserrada en un cuarto n puedo salir", C.MOVEMENT_RESTRICTED),
-        ("m quitaron el cel, estoy escribiendo desde el de otra chica", C.ISOLATION),
-        ("ils mont enfermee", C.MOVEMENT_RESTRICTED),
-        ("to com muita dor e ta saindo sangue", C.MEDICAL_EMERGENCY),
-        ("they locked me in a room and took my phone", C.IMMEDIATE_DANGER),
-        ("ils m'ont enfermée dans la chambre", C.IMMEDIATE_DANGER),
-        ("me obligan a hacer pases con clientes", C.SEXUAL_EXPLOITATION),
-        (
-            "im in 9th grade, my uncle brought me here, my parents stayed in venezuela",
-            C.UNACCOMPANIED_MINOR,
-        ),
-        ("ele saiu e deixou o cadeado por fora", C.IMMEDIATE_DANGER),
-        ("tomorrow they move us to bolivia in the truck", C.MOVEMENT_RESTRICTED),
-        ("ja separei os remedios pra hj a noite. tchau", C.SELF_HARM),
-    ],
-)
-def test_what_the_persona_review_found(text: str, code: str) -> None:
-    assert code in assess(text).indicators, assess(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Im trapped in traffic, be late",
-        "je suis enfermée dehors, j'ai perdu mes clés",
-        "el entrenador nos hace hacer pases con los chicos",
-        "i locked myself in the bathroom to cry lol",
-    ],
-)
-def test_what_the_persona_review_found_leaves_everyday_life_alone(text: str) -> None:
     result = assess(text, second_opinion=False)
     assert result.level in (C.NONE, C.NORMAL), result
 
