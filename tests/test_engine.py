@@ -635,3 +635,20 @@ def test_erasing_in_everyday_words_after_telling_of_a_risk(chat) -> None:
     conversation.say("me tienen encerrada")
     replies = conversation.say("borra todo lo q escribi porfa")
     assert "borrar tus datos" in replies[-1], replies
+
+
+@pytest.mark.parametrize(
+    ("lang", "ask", "answer"),
+    [
+        ("es", "ustedes le avisan a migraciones?", "no debe ser detenida"),
+        ("en", "will you tell migration about me? i have no papers", "must not be detained"),
+        ("pt", "vc vai avisar a migracao?", "não deve ser detida"),
+        ("fr", "si je parle a qqn, on va me renvoyer en haiti?", "ne doit pas"),
+    ],
+)
+def test_will_you_tell_migration_gets_the_non_punishment_answer(
+    chat, lang: str, ask: str, answer: str
+) -> None:
+    """Persona review: the question that decides whether a person stays."""
+    replies = chat(lang).say(ask)
+    assert any(answer in r for r in replies), replies

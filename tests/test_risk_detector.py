@@ -922,6 +922,7 @@ PERSONA_7 = [  # what the persona review found; nervous laughter hides nothing
     ("ja separei os remedios pra hj a noite. tchau", C.SELF_HARM),
 ]
 PERSONA_7_EVERYDAY = [
+    "vc vai avisar a migracao?",  # a question to us, not a threat
     "Im trapped in traffic, be late",
     "je suis enfermée dehors, j'ai perdu mes clés",
     "el entrenador nos hace hacer pases con los chicos",
