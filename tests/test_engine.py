@@ -612,6 +612,10 @@ def test_more_ways_of_saying_someone_arrives(chat, arrives: str) -> None:
         ("en", "hi", "delete everything i wrote", "deleted"),
         ("pt", "oi", "apaga tudo o que eu escrevi", "apagamos"),
         ("fr", "salut", "efface tout ce que j'ai écrit stp", "supprimé"),
+        ("es", "hola", "borra lo q te dije porfa", "borramos"),  # persona review, round 2
+        ("en", "hi", "can u delete what i wrote", "deleted"),
+        ("pt", "oi", "pode apagar tudo isso?", "apagamos"),
+        ("fr", "salut", "tu peux effacer notre conversation ?", "supprimé"),
     ],
 )
 def test_erasing_what_one_wrote_in_everyday_words_even_before_the_welcome(

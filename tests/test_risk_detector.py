@@ -898,6 +898,18 @@ CONCEPTS_7 = [  # (text, the code a protection officer would tick)
 # ---------------------------------------------------------------- persona review (7)
 
 PERSONA_7 = [  # what the persona review found; nervous laughter hides nothing
+    ("toy encerrada en un cuarto", C.IMMEDIATE_DANGER),  # round 2
+    ("me dejaron encerrada con llave", C.IMMEDIATE_DANGER),
+    ("they have locked me up in a room", C.IMMEDIATE_DANGER),
+    (
+        "they locked me up in a room",
+        C.MOVEMENT_RESTRICTED,
+    ),  # past: high, as the held-out labels say
+    ("im pregnat and bleding", C.MEDICAL_EMERGENCY),
+    ("estoy enbarazada y sangro", C.MEDICAL_EMERGENCY),
+    ("jsuis enceinte jsaigne", C.MEDICAL_EMERGENCY),
+    ("minha bolsa estourou", C.MEDICAL_EMERGENCY),
+    ("lol my uncle forces me to have sex with men for money", C.SEXUAL_EXPLOITATION),
     ("estoy encerrada jaja", C.MOVEMENT_RESTRICTED),
     ("mdr ils m'ont enfermée dans la chambre", C.MOVEMENT_RESTRICTED),
     ("lol this is dumb but my boyfriend keeps my passport", C.DOCUMENTS_WITHHELD),
@@ -910,7 +922,7 @@ PERSONA_7 = [  # what the persona review found; nervous laughter hides nothing
     ("m quitaron el cel, estoy escribiendo desde el de otra chica", C.ISOLATION),
     ("ils mont enfermee", C.MOVEMENT_RESTRICTED),
     ("to com muita dor e ta saindo sangue", C.MEDICAL_EMERGENCY),
-    ("they locked me in a room and took my phone", C.IMMEDIATE_DANGER),
+    ("they ve locked me in a room and took my phone", C.IMMEDIATE_DANGER),
     ("ils m'ont enfermée dans la chambre", C.IMMEDIATE_DANGER),
     ("me obligan a hacer pases con clientes", C.SEXUAL_EXPLOITATION),
     (
@@ -922,6 +934,7 @@ PERSONA_7 = [  # what the persona review found; nervous laughter hides nothing
     ("ja separei os remedios pra hj a noite. tchau", C.SELF_HARM),
 ]
 PERSONA_7_EVERYDAY = [
+    "i bought a toy for my son",
     "vc vai avisar a migracao?",  # a question to us, not a threat
     "Im trapped in traffic, be late",
     "je suis enfermée dehors, j'ai perdu mes clés",

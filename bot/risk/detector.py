@@ -19,8 +19,8 @@ commonest false alarms without hiding real ones:
   who cries out while telling that they are locked in or threatened is in danger now.
 - **Laughter.** A clause that laughs ("me tiene secuestrada todo el domingo jajaja",
   "me mata com tanto turno kkkk") may joke: its death threat, kidnapping or danger now
-  is held back (latent), and so is any trafficking code when the clause names family
-  ("my mom took my phone lol"), unless the message cries for help, says it is serious, or
+  is held back (latent), and so are confinement, a phone or papers kept when the clause
+  names family ("my mom took my phone lol"), unless the message cries for help, says it is serious, or
   shows any other risk. Nervous laughter is common in real danger: from anyone else,
   confinement, papers and debts always count ("estoy encerrada jaja"), and self-harm and
   injuries always do.
@@ -68,8 +68,10 @@ _TRAFFICKING = frozenset(C.TRAFFICKING)
 # kidnapping, danger now. Nothing else: nervous laughter is common in real danger ("estoy
 # encerrada jaja"), so confinement, papers, debts, self-harm and injuries always count.
 _FIGURATIVE = frozenset({C.THREATS, C.ABDUCTION, C.IMMEDIATE_DANGER})
-# ...and any trafficking code when the laughing clause names family: "my mom took my phone
-# till i finish my homework lol", "sogra me prende em casa todo domingo kkkk".
+# ...and the home-life codes when the laughing clause names family: "my mom took my phone
+# till i finish my homework lol", "sogra me prende em casa todo domingo kkkk". Never
+# exploitation, debts or a marriage: relatives traffic too ("lol my uncle makes me...").
+_HOME_LIFE = frozenset({C.MOVEMENT_RESTRICTED, C.ISOLATION, C.DOCUMENTS_WITHHELD})
 KIN = "kin"
 
 # A message that is exactly the help command shows the menu (DESIGN.md "Matching": the
@@ -316,7 +318,7 @@ def assess(
             continue
         clause = seg.clause[hit.start]
         if clause in laughing and (
-            rule.code in _FIGURATIVE or (rule.code in _TRAFFICKING and clause in kin_clauses)
+            rule.code in _FIGURATIVE or (rule.code in _HOME_LIFE and clause in kin_clauses)
         ):
             joked.append(_Found(rule.code, rule, hit.start, hit.end, seg.words(hit.start, hit.end)))
             continue

@@ -70,6 +70,7 @@ SHORTHAND: dict[str, str] = {
     "jpeux": "je peux",
     "jveux": "je veux",
     "jsais": "je sais",
+    "jsaigne": "je saigne",
     # French "je suis" as texted: "jsuis mineure" must be "je suis mineure".
     "jsuis": "je suis",
     "jsui": "je suis",
