@@ -27,13 +27,18 @@ from fakes.servers import messages
 
 
 def test_signed_whatsapp_message_gets_its_reply(stack: Stack) -> None:
+    import base64
+
     response = stack.wa(wa_form("SM1", "whatsapp:+51911111111", "hola"))
     assert response.status_code == 200 and "<Response" in response.text
     stack.drain()
     [sent] = stack.twilio.received
     assert sent["To"] == "whatsapp:+51911111111" and sent["From"] == f"whatsapp:{TW_NUMBER}"
     assert "Elige tu idioma" in sent["Body"] and "1. Español" in sent["Body"]
-    assert f"/Accounts/{TW_SID}/Messages.json" in sent["path"]
+    assert sent["path"] == f"/2010-04-01/Accounts/{TW_SID}/Messages.json"
+    # the account's credentials, as the twilio library sends them (basic auth)
+    credentials = base64.b64encode(f"{TW_SID}:{TW_TOKEN}".encode()).decode()
+    assert sent["authorization"] == f"Basic {credentials}"
 
 
 @pytest.mark.parametrize("signature", ["", "forged"])

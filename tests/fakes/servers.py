@@ -153,7 +153,9 @@ class _TwilioHandler(_Base):
             if content is not None:  # what a reader sees: the text version, and the menu
                 params = {**params, "Body": content["types"]["twilio/text"]["body"],
                           "content": content["types"]}  # fmt: skip
-            self.server.received.append({"path": self.path, **params})
+            self.server.received.append(
+                {"path": self.path, **params, "authorization": self.headers.get("Authorization")}
+            )
             sid = f"SM{len(self.server.received):032d}"
         self._send(201, {"sid": sid, "status": "queued", "to": params.get("To"),
                          "from": params.get("From"), "body": params.get("Body")})  # fmt: skip
