@@ -17,17 +17,16 @@ import json
 import logging
 import os
 import re
-import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from requests import Session
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -192,11 +191,6 @@ def environment_once(session: Session, url: str) -> None:
     session.trust_env = False
 
 
-# The Messages resource's form fields, by the twilio library's argument names.
-FIELDS = {"body": "Body", "content_sid": "ContentSid"}
-USER_AGENT = "twilio-python (bot; pooled httpx)"
-
-
 class WhatsAppSender:
     name = NAME
     prefix = "whatsapp:"
@@ -216,25 +210,9 @@ class WhatsAppSender:
         for scheme in ("https://", "http://"):
             http.session.mount(scheme, HTTPAdapter(pool_maxsize=CONCURRENCY))
         environment_once(http.session, api_base_url)
-        self.client = Client(account_sid, auth_token, http_client=http)  # the Content API
+        self.client = Client(account_sid, auth_token, http_client=http)
         self.client.api.base_url = api_base_url.rstrip("/")
         self.client.content.base_url = api_base_url.rstrip("/")
-        # Messages go as the twilio library posts them (Messages.json, a form with To,
-        # From and Body or ContentSid, basic auth), over one pooled client that the
-        # sender's threads share: the library's own work was 2.2 ms of CPU per message,
-        # where a pooled post costs a fifth of that, and under `bot run` that CPU is the
-        # webhooks' and the worker's too (the Telegram sender says the same).
-        self._messages_url = (
-            f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
-        )
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        self._http = httpx.Client(
-            auth=(account_sid, auth_token),
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            timeout=httpx.Timeout(10.0, connect=5.0, pool=5.0),
-            limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY),
-            verify=ssl.create_default_context(cafile=bundle) if bundle else True,
-        )
         self._contents: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         bare = from_number.removeprefix("whatsapp:")
@@ -280,22 +258,11 @@ class WhatsAppSender:
         return sid
 
     def _create(self, address: str, **content: str) -> None:
-        form = {"To": address, "From": self.from_}
-        form.update({FIELDS[name]: value for name, value in content.items()})
         try:
-            response = self._http.post(self._messages_url, data=form)
-        except httpx.HTTPError as exc:  # no answer: connection refused, timeout
+            self.client.messages.create(from_=self.from_, to=address, **content)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientError(f"twilio: HTTP {exc.status}") from exc
+            raise PermanentError(f"twilio: HTTP {exc.status} code {exc.code}") from exc
+        except Exception as exc:  # connection errors and timeouts from the HTTP client
             raise TransientError(f"twilio: {exc.__class__.__name__}") from exc
-        status = response.status_code
-        if status < 300:
-            return
-        if status == 429 or status >= 500:
-            raise TransientError(f"twilio: HTTP {status}")
-        try:
-            code = response.json().get("code")
-        except (ValueError, AttributeError):
-            code = None
-        raise PermanentError(f"twilio: HTTP {status} code {code}")
-
-    def close(self) -> None:
-        self._http.close()

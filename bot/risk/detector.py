@@ -20,10 +20,10 @@ commonest false alarms without hiding real ones:
 - **Laughter.** A clause that laughs ("me tiene secuestrada todo el domingo jajaja",
   "me mata com tanto turno kkkk") may joke: its death threat, kidnapping or danger now
   is held back (latent), and so are confinement, a phone or papers kept when the clause
-  names family ("my mom took my phone lol"), unless the message cries for help, says it is serious, or
-  shows any other risk. Nervous laughter is common in real danger: from anyone else,
-  confinement, papers and debts always count ("estoy encerrada jaja"), and self-harm and
-  injuries always do.
+  names family ("my mom took my phone lol"), unless the message cries for help, says
+  it is serious, or shows any other risk. Nervous laughter is common in real danger:
+  from anyone else, confinement, papers and debts always count ("estoy encerrada
+  jaja"), and self-harm and injuries always do.
 - **Children.** A person who says they are under 18 is `minor`. A child merely mentioned
   ("mi hija de 8 años necesita un pediatra") only counts when a risk signal is present,
   so a parent asking about school is not escalated, but "mi hija de 15 ... no la deja
@@ -210,8 +210,9 @@ def _muted(
 ) -> frozenset[int]:
     """Tokens the second opinion may not take as evidence of a trafficking code, as the
     lexicon would not: from a "what if" to the end of its clause ("¿y si me quitan el
-    pasaporte?"), a clause that laughs, and the next two content words after a negation ("nadie me quitó el
-    pasaporte", but "no me paga hace meses y amenaza a mi familia" keeps the threat).
+    pasaporte?"), a clause that laughs, and the next two content words after a negation
+    ("nadie me quitó el pasaporte", but "no me paga hace meses y amenaza a mi familia"
+    keeps the threat).
     Phrases that are themselves indicators ("no me dejan salir") are the lexicon's."""
     end = len(seg.tokens)
     muted = {
