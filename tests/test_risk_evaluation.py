@@ -29,7 +29,11 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
   changes were made, and measured only on the session's start and at its end;
 - `risk_eighth_*.jsonl`, an eighth set by four new writers, one per language
   (regional slang, SMS spelling, benign messages that share the dangerous words),
-  committed before the sixth session on issue 11 changed anything and only measured.
+  committed before the sixth session on issue 11 changed anything and only measured;
+- `risk_ninth_*.jsonl`, a ninth set by four new writers, one per language, each given a
+  different setting (mining and fishing towns and lenders; the Amazon and river boats;
+  cruise, study and romance offers; Haitian transit through border towns), committed
+  before the seventh session on issue 11 changed anything and only measured.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -66,10 +70,11 @@ SETS = {
     "sixth": ("risk_sixth_es_pt.jsonl", "risk_sixth_en_fr.jsonl"),
     "seventh": ("risk_seventh_es_pt.jsonl", "risk_seventh_en_fr.jsonl"),
     "eighth": ("risk_eighth_es_pt.jsonl", "risk_eighth_en_fr.jsonl"),
+    "ninth": ("risk_ninth_es_pt.jsonl", "risk_ninth_en_fr.jsonl"),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
-MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth", "seventh", "eighth"})
+MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"})
 
 
 @dataclass
@@ -193,7 +198,7 @@ TARGETS = {
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
 # (their figures say little about new writers); "final", "fourth", "fifth", "sixth",
-# "seventh" and "eighth" are only measured.
+# "seventh", "eighth" and "ninth" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -217,6 +222,9 @@ NOT_YET = {
     ("eighth", "high recall"),
     ("eighth", "benign escalated"),
     ("eighth", "indicator recall"),
+    ("ninth", "urgent recall"),
+    ("ninth", "high recall"),
+    ("ninth", "indicator recall"),
 }
 
 
@@ -254,6 +262,7 @@ def test_target(name: str, target: str) -> None:
         ("sixth", 180),
         ("seventh", 180),
         ("eighth", 200),
+        ("ninth", 200),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
