@@ -4,7 +4,7 @@ Flask endpoint served the same way, measured in the same run by the same load cl
 
 - `baseline_rps`: the empty endpoint.
 - `webhook_rps`, `webhook_ratio`: signed Telegram and WhatsApp webhooks (alternating),
-  each from a different person, while the worker and sender run in the same process.
+  each from a different person, while `bot run`'s worker and sender process them.
 - `e2e_msgs_per_s`, `e2e_ratio`: first messages of many people, from the webhook to the
   last reply received by the fake platforms (no round-trip delay; the rate limits set
   high, so the software is measured, not the platforms' limits).

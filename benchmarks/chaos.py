@@ -524,7 +524,7 @@ def run_sqlite(n_people: int, risky: int, tmp: Path, lock_seconds: float) -> dic
     def faults() -> None:
         for _ in range(2):
             time.sleep(3)
-            bot.kill()  # web, worker and sender together: `bot run` is one process
+            bot.kill()  # web, worker and sender together: `bot run`'s process group
             kills["worker"] += 1
             kills["sender"] += 1
             kills["sender_at"].append(time.monotonic())

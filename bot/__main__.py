@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the whole system on the embedded default")
     worker = sub.add_parser("worker", help="run the worker and the sender (Procfile 'worker')")
     worker.add_argument("--role", choices=("both", "worker", "sender"), default="both")
+    worker.add_argument(
+        "--attached", action="store_true", help=argparse.SUPPRESS
+    )  # bot run's child
     chat = sub.add_parser("chat", help="a conversation in the terminal")
     chat.add_argument("--lang", choices=LANGS, help="skip the language menu")
     chat.add_argument(
@@ -151,7 +154,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "worker":
         from bot.serve import worker
 
-        return worker(args.role)
+        return worker(args.role, attached=args.attached)
     if args.command == "operators" and args.action == "add":
         return _add_operator(args.username, args.role)
     if args.command == "keys" and args.action == "rotate":

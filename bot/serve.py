@@ -1,15 +1,17 @@
-"""Run modes: everything in one process, or the worker alone (Procfile `worker`).
+"""Run modes: the whole system from one command, or the worker alone (Procfile `worker`).
 
-`python -m bot run` is the embedded default: the web server (waitress) on $PORT, the
-worker and the sender in threads, and Telegram long polling when a bot token is set
-but no public URL exists (webhooks need one). `python -m bot worker` runs the worker
-and the sender for a scale-out deployment whose web processes run under gunicorn.
+`python -m bot run` is the embedded default: the web server (waitress) on $PORT,
+Telegram long polling when a bot token is set but no public URL exists (webhooks need
+one), and the worker and the sender in a child process it supervises and takes down
+with it (bot/worker_process.py says why). `python -m bot worker` runs the worker and
+the sender for a scale-out deployment whose web processes run under gunicorn.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,6 +23,7 @@ from bot.conversation import inbound_to_dict
 from bot.runtime import Runtime
 from bot.web import MAX_BODY
 from bot.worker import Sender, Worker
+from bot.worker_process import WorkerProcess, listen
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,12 @@ log = logging.getLogger(__name__)
 # accepts 1 GB, written beside the SQLite file and the spool).
 WAITRESS = {"threads": 16, "connection_limit": 1000, "channel_timeout": 30,
             "max_request_body_size": MAX_BODY}  # fmt: skip
+
+
+# The worker of `bot run` yields the processor to its web server in a burst: a webhook
+# not answered in time is sent again by the platform (Twilio gives up after 15 s), a
+# reply computed a little later is not lost. When the burst passes it has the CPU.
+ATTACHED_NICE = 10
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -146,7 +155,11 @@ def run(out: TextIO = sys.stdout) -> int:
     runtime = Runtime(config)
     stop = threading.Event()
     _stop_on_signals(stop)
-    start_loops(runtime, stop)
+    runtime.store.ping()  # the schema exists before the worker process opens it too
+    loops = WorkerProcess(stop)
+    runtime.on_recorded.append(loops.wake)
+    loops.start()
+    threading.Thread(target=loops.supervise, name="supervisor", daemon=True).start()
     polling = bool(config.telegram_bot_token and not config.public_base_url)
     if polling:
         threading.Thread(
@@ -167,17 +180,24 @@ def run(out: TextIO = sys.stdout) -> int:
     threading.Thread(target=serve, name="web", daemon=True).start()
     stop.wait()
     server.close()
+    loops.close()
     return 0
 
 
-def worker(role: str = "both", out: TextIO = sys.stdout) -> int:
+def worker(role: str = "both", out: TextIO = sys.stdout, attached: bool = False) -> int:
+    """`attached`: the child of `bot run`, woken and stopped through its stdin."""
     config = load_config()
     runtime = Runtime(config)
     stop = threading.Event()
     _stop_on_signals(stop)
+    runtime.warm()  # the first message after a start is not kept waiting
     threads = start_loops(runtime, stop, role)
-    out.write(f"{role} running ({'Redis' if config.redis_url else 'SQLite'})\n")
-    out.flush()
+    if attached:
+        os.nice(ATTACHED_NICE)
+        listen(runtime.on_recorded, stop)
+    else:
+        out.write(f"{role} running ({'Redis' if config.redis_url else 'SQLite'})\n")
+        out.flush()
     stop.wait()
     for thread in threads:
         thread.join(timeout=5)

@@ -70,6 +70,69 @@ def test_run_starts_web_worker_sender_and_long_polling(tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
+def _children(pid: int) -> list[int]:
+    """Every thread's children (the supervisor thread starts the replacements)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _run_polling(tmp_path: Path, telegram) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(port),
+           "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_BASE_URL": telegram.url}  # fmt: skip
+    env.pop("PUBLIC_BASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=paths.ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200)
+    return proc, port
+
+
+def test_run_a_killed_worker_process_is_started_again(tmp_path: Path) -> None:
+    """`bot run` keeps its worker and sender in a child (bot/worker_process.py): killed,
+    it is started again and the next message is answered."""
+    telegram = fake_telegram()
+    telegram.updates.append(text_update(1, 4321, "hola"))
+    proc, _ = _run_polling(tmp_path, telegram)
+    try:
+        wait_for(lambda: len(messages(telegram)) >= 2)
+        [child] = _children(proc.pid)
+        os.kill(child, signal.SIGKILL)
+        wait_for(lambda: [c for c in _children(proc.pid) if c != child and _alive(c)])
+        before = len(messages(telegram))
+        telegram.updates.append(text_update(2, 4321, "menú"))
+        wait_for(lambda: len(messages(telegram)) > before)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        telegram.stop()
+    assert proc.returncode == 0
+
+
+def test_run_a_sigkilled_parent_takes_its_worker_with_it(tmp_path: Path) -> None:
+    """No orphan worker writing to the store after `bot run` was killed: its pipe closes
+    with the parent and the child stops."""
+    telegram = fake_telegram()
+    proc, _ = _run_polling(tmp_path, telegram)
+    try:
+        wait_for(lambda: len(_children(proc.pid)) == 1)
+        [child] = _children(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        wait_for(lambda: not _alive(child), timeout=15)
+    finally:
+        telegram.stop()
+
+
 def test_sigkilled_worker_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
     """Kill the worker process in the middle of a burst, restart it: every message is
     answered exactly once and the escalation it should open exists once."""
