@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bot.config import Config, load_config
 from bot.runtime import Runtime
 from bot.store.port import StoreUnavailable
+from bot.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # a platform payload is a few KB; anything bigger is refused (413)
@@ -57,20 +58,19 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     # X-Forwarded-* is believed only from the TRUSTED_PROXIES proxies in front (default
     # none): otherwise anyone could choose the client address the login limiter counts.
     # (Twilio signatures use PUBLIC_BASE_URL in production, not these headers.)
-    hops = config.trusted_proxies
-    if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if runtime is None:  # a production web process (gunicorn): ready before it serves
         runtime = Runtime(config)
         runtime.warm()
     app.extensions["bot"] = runtime
 
     from bot.console import init_console
-    from bot.webhooks import bp as webhooks
 
     app.register_blueprint(health)
-    app.register_blueprint(webhooks)
     init_console(app)
+    app.wsgi_app = Webhooks(app.wsgi_app, runtime, MAX_BODY)  # type: ignore[method-assign]
+    hops = config.trusted_proxies
+    if hops:  # outermost, so that the webhooks see the same forwarded URL as Flask
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     @app.before_request
     def refuse_oversized() -> tuple[Response, int] | None:

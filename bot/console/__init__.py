@@ -58,8 +58,4 @@ def init_console(app: Flask) -> None:
     def csrf_error(exc: CSRFError) -> tuple[Response, int]:
         return jsonify(error="CSRF token missing or invalid"), 400
 
-    # Webhooks are authenticated by signatures, not cookies: no CSRF there.
-    from bot.webhooks import bp as webhooks
-
-    csrf.exempt(webhooks)
     app.register_blueprint(bp)
