@@ -44,6 +44,7 @@ from bot.store.records import (
     recipient_key,
 )
 from bot.store.rotation import Progress, RotationReport, count_batch, fresh
+from bot.store.writer_lock import WriterLock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires_at REAL NOT NULL);
@@ -116,6 +117,7 @@ class SQLiteStore:
         # -wal and -shm files the database file's mode.
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         os.chmod(path, 0o600)
+        self._writer = WriterLock(path)
         try:
             self._db().executescript(SCHEMA)  # executescript manages its own transaction
             self._migrate()
@@ -149,30 +151,35 @@ class SQLiteStore:
         return db
 
     class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+        def __init__(self, db: sqlite3.Connection, lock: WriterLock) -> None:
+            self.db, self.lock = db, lock
 
         def __enter__(self) -> sqlite3.Connection:
+            self.lock.__enter__()
             try:
                 self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                self.lock.__exit__()
                 raise StoreUnavailable(f"sqlite: {exc}") from exc
             return self.db
 
         def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-            if exc_type is None:
-                try:
-                    self.db.execute("COMMIT")
-                except sqlite3.Error as error:
+            try:
+                if exc_type is None:
+                    try:
+                        self.db.execute("COMMIT")
+                    except sqlite3.Error as error:
+                        self.db.execute("ROLLBACK")
+                        raise StoreUnavailable(f"sqlite: {error}") from error
+                else:
                     self.db.execute("ROLLBACK")
-                    raise StoreUnavailable(f"sqlite: {error}") from error
-            else:
-                self.db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise StoreUnavailable(f"sqlite: {exc}") from exc
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreUnavailable(f"sqlite: {exc}") from exc
+            finally:
+                self.lock.__exit__()
 
     def _tx(self) -> _Tx:
-        return self._Tx(self._db())
+        return self._Tx(self._db(), self._writer)
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
