@@ -975,3 +975,71 @@ def test_a_joke_is_held_back_not_forgotten() -> None:
     """The figurative code of a laughing clause stays latent: a risk told later counts it."""
     result = assess("jajaja mi suegra me tiene secuestrada todo el domingo haciendo hallacas")
     assert result.level == C.NONE and C.IMMEDIATE_DANGER in result.latent, result
+
+
+CONCEPTS_9 = [  # (text, the code a protection officer would tick), lexicon alone
+    ("socorro, ya viene", C.IMMEDIATE_DANGER),
+    ("to com medo, ele ta vindo", C.IMMEDIATE_DANGER),
+    ("please help he is coming", C.IMMEDIATE_DANGER),
+    ("il arrive. j'ai peur", C.IMMEDIATE_DANGER),
+    ("se lo llevaron en un carro y ahora piden rescate", C.IMMEDIATE_DANGER),
+    ("they took my sister in a van and now they ask for money", C.IMMEDIATE_DANGER),
+    ("levaram minha filha num carro e pedem dinheiro", C.IMMEDIATE_DANGER),
+    ("ils ont enlevé ma fille et demandent une rançon", C.IMMEDIATE_DANGER),
+    ("dice que si no trabajo le pasa algo a mi hermanita", C.THREATS),
+    ("saben donde vive mi mama en caracas", C.THREATS),
+    ("they said they will send my photos to my family", C.THREATS),
+    ("disse que manda as fotos pra minha familia", C.THREATS),
+    ("il dit qu'il va envoyer mes photos à ma famille", C.THREATS),
+    ("le sort va tomber sur ma famille si je pars", C.THREATS),
+    ("e se ele nao paga, diz que entrega ele pra policia", C.THREATS),
+    ("no para de salirme sangre de la cabeza", C.MEDICAL_EMERGENCY),
+    ("i swallowed all my pills", C.SELF_HARM),
+    ("i took too many pills", C.MEDICAL_EMERGENCY),
+    ("pa que sigo viviendo.", C.SELF_HARM),
+    ("a patroa ficou com meu passaporte e nao devolve", C.DOCUMENTS_WITHHELD),
+    ("o patrao ficou com meu cartao do banco", C.LABOUR_EXPLOITATION),
+    ("el jefe se quedo con mi tarjeta del banco", C.LABOUR_EXPLOITATION),
+    ("my boss keeps my bank card", C.LABOUR_EXPLOITATION),
+    ("le patron garde ma carte bancaire", C.LABOUR_EXPLOITATION),
+    ("chaque soir on doit remettre tout l'argent au chef", C.LABOUR_EXPLOITATION),
+    ("nos hace llevar paquetes a otros barrios", C.FORCED_CRIME),
+    ("mandam a gente pedir dinheiro no semaforo", C.FORCED_CRIME),
+    ("elle nous dépose au feu rouge pour demander la pièce", C.FORCED_CRIME),
+    ("nobody can go out alone, not even to buy bread", C.MOVEMENT_RESTRICTED),
+    ("il frappe celles qui veulent partir", C.VIOLENCE),
+    ("ils prennent nos téléphones chaque soir", C.ISOLATION),
+    ("my uncle wants to marry me off to his friend", C.FORCED_MARRIAGE),
+    ("im in 2nd year of secundaria", C.MINOR),
+    ("me faltan dos años para terminar el colegio", C.MINOR),
+    ("llegue sola, tengo 15", C.UNACCOMPANIED_MINOR),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_9)
+def test_concept_rules_nine(text: str, code: str) -> None:
+    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
+
+
+CONCEPTS_9_EVERYDAY = [
+    "ya viene el bus",
+    "ahorita viene el tecnico a arreglar la ducha",
+    "he is coming for dinner tonight",
+    "ele ta vindo buscar as caixas amanha",
+    "il arrive demain à Lima",
+    "i never go out alone at night, it's dangerous here",
+    "my friends say im a prisoner of my job lol",
+    "o consulado ficou com meu passaporte pro visto",
+    "a academia fica com nosso documento enquanto a gente usa o armario",
+    "la prof nous prend les téléphones pendant le cours",
+    "my mom has my bank card",
+    "y si no me pagan el sueldo a fin de mes?",
+    "el tipo de cambio sube, ¿para qué seguir ahorrando en soles?",
+    "pasé a 5to y quiero saber la fecha de matrícula",
+]
+
+
+@pytest.mark.parametrize("text", CONCEPTS_9_EVERYDAY)
+def test_concept_rules_nine_leave_everyday_life_alone(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
