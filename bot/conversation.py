@@ -145,8 +145,8 @@ class ConversationService:
             )
             self._tell(result.events)
             return result.messages
-        self.store.put_contact(user, channel, address, now)
         change, alerts = self._changes(user, channel, case, result, now)
+        change.contact = (channel, address)
         if alerts or any(e.name == ev.CASE_OPEN and e.data.get("level") == "urgent"
                          for e in result.events):  # fmt: skip
             for queued_item in queued:  # the numbers go before ordinary replies

@@ -232,6 +232,9 @@ class Commit:
     stats: list[CaseStats] = field(default_factory=list)
     outbox: list[OutboxItem] = field(default_factory=list)
     inbox_done: InboxItem | None = None  # acknowledged in the same transaction
+    # (channel, address) the person wrote from, kept for the console's replies: in the
+    # same transaction, not a write of its own before it (one store round trip less)
+    contact: tuple[str, str] | None = None
     # (lease name, owner): the commit happens only while that lease is still ours, so a
     # process that lost its partition cannot acknowledge or queue anything for it.
     fence: tuple[str, str] | None = None

@@ -210,11 +210,16 @@ class SQLiteStore:
 
     def put_contact(self, user: str, channel: str, address: str, now: float) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO contacts(user, channel, address, last_in, expires_at)"
-                " VALUES (?,?,?,?,?)",
-                (user, channel, self.crypto.encrypt(address), now, now + IDENTITY_TTL),
-            )
+            self._put_contact(db, user, channel, address, now)
+
+    def _put_contact(
+        self, db: sqlite3.Connection, user: str, channel: str, address: str, now: float
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO contacts(user, channel, address, last_in, expires_at)"
+            " VALUES (?,?,?,?,?)",
+            (user, channel, self.crypto.encrypt(address), now, now + IDENTITY_TTL),
+        )
 
     def get_contact(self, user: str, now: float) -> tuple[str, str] | None:
         rows = self._read(
@@ -258,6 +263,8 @@ class SQLiteStore:
     def commit(self, change: Commit, now: float) -> None:
         with self._tx() as db:
             self._fenced(db, change.fence, now)
+            if change.contact is not None:
+                self._put_contact(db, change.user, *change.contact, now)
             if change.delete_session:
                 db.execute("DELETE FROM sessions WHERE user=?", (change.user,))
             elif change.session is not None:

@@ -80,6 +80,23 @@ def test_contacts_and_sessions_are_encrypted_at_rest(store) -> None:
     assert b"+51999888777" not in blob and b"SECRETO-SESION" not in blob
 
 
+def test_a_commit_keeps_the_contact_with_the_session_or_not_at_all(store) -> None:
+    """The address a person wrote from is written in the turn's own commit: a commit
+    refused by its fence (the worker lost its partition) keeps no contact either."""
+    from bot.store.port import LeaseLost
+
+    user = store.resolve_user(["h-contact"], now())
+    store.commit(Commit(user, session={"n": 1}, contact=("telegram", "4242")), now())
+    assert store.get_contact(user, now()) == ("telegram", "4242")
+    assert store.last_inbound(user, now()) is not None
+    assert store.lease("inbox:3", "someone-else", 30.0, now())
+    with pytest.raises(LeaseLost):
+        store.commit(Commit(user, session={"n": 2}, contact=("whatsapp", "whatsapp:+51911"),
+                            fence=("inbox:3", "me")), now())  # fmt: skip
+    assert store.get_contact(user, now()) == ("telegram", "4242")
+    assert store.load_session(user, now()) == {"n": 1}
+
+
 def test_deduplication(store) -> None:
     assert store.mark_seen("telegram:update:1", now()) is True
     assert store.mark_seen("telegram:update:1", now()) is False
