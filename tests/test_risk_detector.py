@@ -1013,6 +1013,25 @@ CONCEPTS_9 = [  # (text, the code a protection officer would tick), lexicon alon
     ("im in 2nd year of secundaria", C.MINOR),
     ("me faltan dos años para terminar el colegio", C.MINOR),
     ("llegue sola, tengo 15", C.UNACCOMPANIED_MINOR),
+    ("tengo 14 llegue solo y duermo en la calle", C.UNACCOMPANIED_MINOR),
+    ("he is kicking the door", C.IMMEDIATE_DANGER),
+    ("me escondi en el bano, esta pateando la puerta", C.IMMEDIATE_DANGER),
+    ("ils défoncent la porte", C.IMMEDIATE_DANGER),
+    ("ta chutando a porta", C.IMMEDIATE_DANGER),
+    ("hes outside now with a knife", C.IMMEDIATE_DANGER),
+    ("he says he tell migracion if we leave", C.THREATS),
+    ("dice que me va a hacer botar del pais", C.THREATS),
+    ("vai me mostrar o que acontece com quem abre a boca", C.THREATS),
+    ("un homme avec un couteau devant la porte", C.THREATS),
+    ("ni a la tienda nos dejan ir solas", C.MOVEMENT_RESTRICTED),
+    ("ninguem sai sozinha daqui", C.MOVEMENT_RESTRICTED),
+    ("personne ne sort seule", C.MOVEMENT_RESTRICTED),
+    ("i ran from the house where they kept us", C.MOVEMENT_RESTRICTED),
+    ("the passports are in his safe", C.DOCUMENTS_WITHHELD),
+    ("os documentos ficam com o patrao", C.DOCUMENTS_WITHHELD),
+    ("tengo que trabajar hasta pagarle todo lo que le debo", C.DEBT_BONDAGE),
+    ("meu pai quer casar ela com um senhor", C.FORCED_MARRIAGE),
+    ("todavia estoy en el colegio", C.MINOR),
 ]
 
 
@@ -1036,6 +1055,10 @@ CONCEPTS_9_EVERYDAY = [
     "y si no me pagan el sueldo a fin de mes?",
     "el tipo de cambio sube, ¿para qué seguir ahorrando en soles?",
     "pasé a 5to y quiero saber la fecha de matrícula",
+    "i cut the bread with a knife",
+    "she cuts onions with a knife",
+    "my son locked himself in the bathroom again, teenagers",
+    "tengo 15 soles nomas para el pasaje",
 ]
 
 
