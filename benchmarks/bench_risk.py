@@ -27,6 +27,9 @@ def adversarial() -> dict[str, str]:
     wild = max(matcher._wild.items(), key=lambda kv: len(kv[1]))[0]
     first, seconds = max(matcher._by_pair.items(), key=lambda kv: max(map(len, kv[1].values())))
     second = max(seconds.items(), key=lambda kv: len(kv[1]))[0]
+    # and the third word most of those patterns take (the matcher indexes three words)
+    thirds = [t for _, _, ts in seconds[second] if ts for t in ts]
+    third = max(sorted(set(thirds)), key=thirds.count) if thirds else second
     phrases = " ".join(p.replace("(", " ").replace(")", " ").replace("|", " ").replace("?", " ")
                        for r in _compiled().lexicon.rules for p in r.patterns)  # fmt: skip
     words = [w for w in phrases.split() if w.isalpha() and not w.startswith(("~", "@"))]
@@ -37,6 +40,9 @@ def adversarial() -> dict[str, str]:
     return {
         f"'{wild}' repeated (most patterns start with it)": fill(f"{wild} "),
         f"'{first} {second}' repeated (most patterns take both)": fill(f"{first} {second} "),
+        f"'{first} {second} {third}' repeated (most patterns take all three)": fill(
+            f"{first} {second} {third} "
+        ),
         "the lexicon's own words, in order": fill(" ".join(words) + " "),
         "one 100 KB message (cut at 4,000 characters)": fill("me tienen encerrada y no ") * 25,
     }

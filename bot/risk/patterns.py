@@ -44,6 +44,7 @@ from bot.risk.text import Segmented, word_tokens
 T = TypeVar("T")
 
 MIN_STEM = 3
+CANDIDATE_CACHE = 20_000  # word triples whose candidate patterns are kept
 
 _LEX = re.compile(r"\(|\)|\||\?|<[a-z_]+>|[^\s()|?<>]+")
 
@@ -332,7 +333,7 @@ class Matcher(Generic[T]):
         # message of "me me me..." (hundreds of patterns start with "me") tries only the
         # few that can take a second step; `_wild` are those whose second step is not one
         # word (a stem, a class, `*`) or that may end after the first.
-        self._by_pair: dict[str, dict[str, list[tuple[Pattern, T]]]] = {}
+        self._by_pair: dict[str, dict[str, list[tuple[Pattern, T, frozenset[str] | None]]]] = {}
         self._wild: dict[str, list[tuple[Pattern, T]]] = {}
         self._by_stem: dict[str, list[tuple[Pattern, T]]] = {}
         self._by_class: list[tuple[str, Pattern, T]] = []
@@ -352,6 +353,10 @@ class Matcher(Generic[T]):
                 else:
                     self._by_class.append((value, pat, target))
         self._stem_lengths = sorted({len(s) for s in self._by_stem})
+        # The candidates of a word and the two after it, computed once: a message repeats
+        # them ("i m i m i m..." asked for the same 34 patterns 1,000 times, each time
+        # merging five lists). Bounded: a hostile message of distinct triples clears it.
+        self._seen: dict[tuple[str, str | None, str | None], list[tuple[Pattern, T]]] = {}
 
     def _index_pair(self, word: str, pat: Pattern, target: T) -> None:
         after = pat.step(pat.closure[pat.start]).words.get(word, _EMPTY)
@@ -360,13 +365,34 @@ class Matcher(Generic[T]):
             self._wild.setdefault(word, []).append((pat, target))
             return
         pairs = self._by_pair.setdefault(word, {})
-        for second in step.words:
-            pairs.setdefault(second, []).append((pat, target))
+        for second, after_two in step.words.items():
+            # And the third word, when the pattern cannot end after two and its third
+            # step is only words: "i m i m..." then tries none of the "i m X" patterns.
+            third = pat.step(after_two)
+            thirds = None if pat.accept in after_two or third.others else frozenset(third.words)
+            pairs.setdefault(second, []).append((pat, target, thirds))
 
-    def _candidates(self, tok: str, nxt: str | None = None) -> list[tuple[Pattern, T]]:
+    def _candidates(
+        self, tok: str, nxt: str | None = None, third: str | None = None
+    ) -> list[tuple[Pattern, T]]:
+        key = (tok, nxt, third)
+        cached = self._seen.get(key)
+        if cached is None:
+            if len(self._seen) >= CANDIDATE_CACHE:
+                self._seen.clear()
+            cached = self._seen[key] = self._find_candidates(tok, nxt, third)
+        return cached
+
+    def _find_candidates(
+        self, tok: str, nxt: str | None, third: str | None
+    ) -> list[tuple[Pattern, T]]:
         found = list(self._wild.get(tok, ()))
         if nxt is not None:
-            found.extend(self._by_pair.get(tok, {}).get(nxt, ()))
+            found.extend(
+                (pat, target)
+                for pat, target, thirds in self._by_pair.get(tok, {}).get(nxt, ())
+                if thirds is None or third in thirds
+            )
         for n in self._stem_lengths:
             if n > len(tok):
                 break
@@ -407,7 +433,10 @@ class Matcher(Generic[T]):
         toks = seg.tokens
         for i, tok in enumerate(toks):
             nxt = toks[i + 1] if i + 1 < len(toks) and not seg.boundary_before(i + 1) else None
-            for pat, target in self._candidates(tok, nxt):
+            third = None
+            if nxt is not None and i + 2 < len(toks) and not seg.boundary_before(i + 2):
+                third = toks[i + 2]
+            for pat, target in self._candidates(tok, nxt, third):
                 end = self._run(pat, seg, i, work)
                 if end > i:
                     found.append(Match(target, pat.text, i, end))
