@@ -1066,3 +1066,83 @@ CONCEPTS_9_EVERYDAY = [
 def test_concept_rules_nine_leave_everyday_life_alone(text: str) -> None:
     result = assess(text, second_opinion=False)
     assert result.level in (C.NONE, C.NORMAL), result
+
+
+PERSONA_9 = [  # what the ninth persona review found, in every language it was written in
+    ("me encerraron aqui", C.IMMEDIATE_DANGER),
+    ("me trancaram aqui", C.IMMEDIATE_DANGER),
+    ("they locked me in here", C.IMMEDIATE_DANGER),
+    ("ils m'ont enfermée ici", C.IMMEDIATE_DANGER),
+    (
+        "un señor de tiktok le manda plata a mi hija de 14 y quiere que venga a lima",
+        C.DECEPTIVE_OFFER,
+    ),
+    (
+        "um homem do tiktok manda dinheiro pra minha filha de 14 e quer que ela venha pra lima",
+        C.DECEPTIVE_OFFER,
+    ),
+    (
+        "a man on tiktok sends my daughter money, she is 14, he wants her to come to lima",
+        C.DECEPTIVE_OFFER,
+    ),
+    (
+        "ma fille a 14 ans, un homme sur tiktok lui envoie de l'argent et veut qu'elle vienne à Lima",
+        C.DECEPTIVE_OFFER,
+    ),
+    ("im 14, a guy on insta has a modeling job for me in lima", C.DECEPTIVE_OFFER),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), PERSONA_9)
+def test_persona_review_nine(text: str, code: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert code in result.indicators and result.level == C.URGENT, result
+
+
+PERSONA_9_EVERYDAY = [  # questions to the bot and places to live are not threats or despair
+    "u gonna tell the police?",
+    "are you going to call migration?",
+    "ustedes van a llamar a la policia?",
+    "vous allez appeler la police?",
+    "tu vas appeler la police?",
+    "i don't want to live there anymore",
+    "je veux plus vivre chez lui",
+    "no quiero vivir con el",
+    "nao quero mais viver com ele",
+    "i dont want to wake up early tomorrow",
+    "mi tia le manda plata a mi hija de 14 para el colegio",
+]
+
+
+@pytest.mark.parametrize("text", PERSONA_9_EVERYDAY)
+def test_persona_review_nine_everyday(text: str) -> None:
+    result = assess(text)
+    assert result.level in (C.NONE, C.NORMAL), result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no no i dont want anyone to write me lol",
+        "i dont want to denounce nothing, i just want to go home",
+        "i dont want to go to the police, i just want to go back to my country",
+    ],
+)
+def test_a_refusal_is_not_read_as_despair(text: str) -> None:
+    """The persona review: the learned second opinion read "i dont want to..." as
+    self-harm and opened an urgent case over a refusal (retrained with refusals)."""
+    result = assess(text)
+    assert C.SELF_HARM not in result.indicators and result.level != C.URGENT, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i dont want to live anymore",
+        "je veux plus vivre",
+        "nao quero mais viver",
+        "ya no quiero vivir",
+    ],
+)
+def test_despair_said_plainly_still_counts(text: str) -> None:
+    assert C.SELF_HARM in assess(text, second_opinion=False).indicators
