@@ -656,3 +656,20 @@ def test_will_you_tell_migration_gets_the_non_punishment_answer(
     """Persona review: the question that decides whether a person stays."""
     replies = chat(lang).say(ask)
     assert any(answer in r for r in replies), replies
+
+
+@pytest.mark.parametrize(
+    ("lang", "ask", "answer"),
+    [
+        ("es", "¿ustedes le dicen a migraciones?", "No somos la policía ni Migraciones"),
+        ("pt", "vocês vão chamar a polícia?", "Não somos a polícia"),
+        ("en", "are you going to call the police?", "We are not the police"),
+        ("fr", "vous allez appeler la police?", "Nous ne sommes ni la police"),
+    ],
+)
+def test_will_you_call_the_police_is_answered_with_who_we_are(
+    chat, lang: str, ask: str, answer: str
+) -> None:
+    """The persona review: asked of the bot, it read as a threat or got the law first."""
+    replies = chat(lang).say(ask)
+    assert any(answer in r for r in replies), replies

@@ -1146,3 +1146,15 @@ def test_a_refusal_is_not_read_as_despair(text: str) -> None:
 )
 def test_despair_said_plainly_still_counts(text: str) -> None:
     assert C.SELF_HARM in assess(text, second_opinion=False).indicators
+
+
+@pytest.mark.parametrize("text", ["ayudaa encerrada", "me ajuda trancada", "aidez moi enfermée"])
+def test_a_cry_for_help_and_one_word_of_confinement(text: str) -> None:
+    """A first message of two words (the persona review): the confinement counts."""
+    assert C.MOVEMENT_RESTRICTED in assess(text, second_opinion=False).indicators
+
+
+@pytest.mark.parametrize("text", ["la tienda estaba encerrada", "a porta estava trancada",
+                                  "le chat était enfermé"])  # fmt: skip
+def test_a_thing_locked_is_not_a_person(text: str) -> None:
+    assert assess(text, second_opinion=False).level in (C.NONE, C.NORMAL)
