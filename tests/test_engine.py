@@ -673,3 +673,37 @@ def test_will_you_call_the_police_is_answered_with_who_we_are(
     """The persona review: asked of the bot, it read as a threat or got the law first."""
     replies = chat(lang).say(ask)
     assert any(answer in r for r in replies), replies
+
+
+@pytest.mark.parametrize(
+    ("lang", "child", "refuse"),
+    [
+        ("es", "mi hija de 14 trabaja en un bar de noche", "no quiero denunciar"),
+        (
+            "pt",
+            "minha filha de 15 ta presa numa casa e nao deixam ela sair",
+            "eu nao quero fazer denuncia",
+        ),
+        ("en", "my son is 15 and the boss keeps his passport", "i dont want to report"),
+        (
+            "fr",
+            "ma fille a 14 ans et le patron garde son passeport",
+            "je ne veux pas porter plainte",
+        ),
+    ],
+)
+def test_for_a_child_not_reporting_is_not_offered_as_a_choice(
+    chat, lang: str, child: str, refuse: str
+) -> None:
+    """The persona review: a mother was told "you decide" about her daughter's case."""
+    conversation = chat(lang)
+    conversation.say(child)
+    replies = conversation.say(refuse)
+    assert conversation.session.node == "no_report.child", replies
+    assert any("1810" in r for r in replies), replies
+
+
+def test_an_adult_who_does_not_want_to_report_still_decides(chat) -> None:
+    conversation = chat("es")
+    conversation.say("no quiero denunciar, solo quiero saber qué puedo hacer")
+    assert conversation.session.node == "no_report"

@@ -507,6 +507,11 @@ def handlers(hours: OperatorHours, on_call: bool = False) -> Registry:
         level = ctx.session.data["case"]["level"]
         return ActionResult(events=[event], params={"when": when_text(ctx, hours, level)})
 
+    @registry.register("cases.no_report")
+    def no_report(ctx: Context) -> ActionResult:
+        """Who decides about a complaint: the adult, or nobody when a child is involved."""
+        return ActionResult(outcome="child" if RiskState(ctx.session).minor else "adult")
+
     @registry.register("cases.withdraw")
     def withdraw(ctx: Context) -> ActionResult:
         case = ctx.session.data.setdefault("case", {})
