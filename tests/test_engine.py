@@ -648,29 +648,17 @@ def test_erasing_in_everyday_words_after_telling_of_a_risk(chat) -> None:
         ("en", "will you tell migration about me? i have no papers", "must not be detained"),
         ("pt", "vc vai avisar a migracao?", "não deve ser detida"),
         ("fr", "si je parle a qqn, on va me renvoyer en haiti?", "ne doit pas"),
-    ],
-)
-def test_will_you_tell_migration_gets_the_non_punishment_answer(
-    chat, lang: str, ask: str, answer: str
-) -> None:
-    """Persona review: the question that decides whether a person stays."""
-    replies = chat(lang).say(ask)
-    assert any(answer in r for r in replies), replies
-
-
-@pytest.mark.parametrize(
-    ("lang", "ask", "answer"),
-    [
+        # asked of the bot, it read as a threat or got the law first: who we are comes first
         ("es", "¿ustedes le dicen a migraciones?", "No somos la policía ni Migraciones"),
         ("pt", "vocês vão chamar a polícia?", "Não somos a polícia"),
         ("en", "are you going to call the police?", "We are not the police"),
         ("fr", "vous allez appeler la police?", "Nous ne sommes ni la police"),
     ],
 )
-def test_will_you_call_the_police_is_answered_with_who_we_are(
+def test_will_you_tell_migration_or_the_police_is_answered(
     chat, lang: str, ask: str, answer: str
 ) -> None:
-    """The persona review: asked of the bot, it read as a threat or got the law first."""
+    """Persona reviews: the question that decides whether a person stays."""
     replies = chat(lang).say(ask)
     assert any(answer in r for r in replies), replies
 
