@@ -10,8 +10,9 @@ an advisory lock file beside the database, tried every half millisecond, so that
 waiter gets in within a fraction of a millisecond of the last commit. SQLite's own busy
 timeout stays behind it for writers that do not take this lock (the sqlite3 shell).
 
-A lock never held longer than TIMEOUT: after that the call fails as StoreUnavailable,
-as SQLite's busy timeout would have, and the caller's own fallbacks apply.
+A writer waits at most TIMEOUT: after that the call fails as StoreUnavailable, as
+SQLite's busy timeout would have, and the caller's own fallbacks apply (the spool and
+the inline emergency answer for a webhook).
 """
 
 from __future__ import annotations
