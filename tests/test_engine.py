@@ -653,6 +653,10 @@ def test_erasing_in_everyday_words_after_telling_of_a_risk(chat) -> None:
         ("pt", "vocês vão chamar a polícia?", "Não somos a polícia"),
         ("en", "are you going to call the police?", "We are not the police"),
         ("fr", "vous allez appeler la police?", "Nous ne sommes ni la police"),
+        ("es", "y a migraciones?", "No somos la policía ni Migraciones"),
+        ("pt", "e a migração?", "Não somos a polícia"),
+        ("en", "will they deport us?", "must not be detained"),
+        ("es", "nos van a deportar?", "no debe ser detenida"),
     ],
 )
 def test_will_you_tell_migration_or_the_police_is_answered(
