@@ -56,6 +56,11 @@ def _error(status: int, message: str) -> Answer:
     return _json(status, error=message)
 
 
+def _http_error(code: int) -> Answer:
+    """An HTTP error in the body Flask's handler gives (bot/web.py `http_error`)."""
+    return _json(code, error=HTTP_STATUS_CODES.get(code, "Error"), status=code)
+
+
 # The most frequent answers, built once, not per request.
 OK = _json(ok=True)
 IGNORED = _json(ok=True, ignored=True)
@@ -200,16 +205,16 @@ class Webhooks:
 
     def answer(self, handler: Callable[[Runtime, Request], Answer], environ: dict) -> Answer:
         if environ.get("REQUEST_METHOD") != "POST":
-            return _json(405, error="Method Not Allowed", status=405)
+            return _http_error(405)
         # 413 before anything else: no signature check or parse on a huge body.
         if not self.bounded(environ):
-            return _json(413, error="Request Entity Too Large", status=413)
+            return _http_error(413)
         request = Request(environ)
         request.max_content_length = self.max_body
         try:
             return handler(self.runtime, request)
         except HTTPException as exc:  # a body over the limit without a length, say
-            return _json(exc.code or 400, error=exc.name, status=exc.code)
+            return _http_error(exc.code or 400)
         except Exception:
             log.exception("unexpected error in a webhook")  # the body is never logged
             return _error(500, "internal error")

@@ -158,12 +158,12 @@ class RedisStore:
         return user
 
     def put_contact(self, user: str, channel: str, address: str, now: float) -> None:
-        value, ttl = self._contact(channel, address, now)
-        self._call(self.r.set, self.keys.contact(user), value, **ttl)
+        self._call(self._set_contact, self.r, user, channel, address, now)
 
-    def _contact(self, channel: str, address: str, now: float) -> tuple[bytes, dict[str, int]]:
+    def _set_contact(self, client: Any, user: str, channel: str, address: str, now: float) -> None:
+        """On the connection, or queued on a commit's pipeline."""
         value = self.crypto.encrypt_json({"channel": channel, "address": address, "at": now})
-        return value, {"px": _ms(IDENTITY_TTL)}
+        client.set(self.keys.contact(user), value, px=_ms(IDENTITY_TTL))
 
     def get_contact(self, user: str, now: float) -> tuple[str, str] | None:
         raw = self._call(self.r.get, self.keys.contact(user))
@@ -219,8 +219,7 @@ class RedisStore:
         if change.fence is not None:
             self._watch_fence(pipe, change.fence)
         if change.contact is not None:
-            value, ttl = self._contact(*change.contact, now)
-            pipe.set(k.contact(change.user), value, **ttl)
+            self._set_contact(pipe, change.user, *change.contact, now)
         if change.delete_session:
             pipe.delete(k.session(change.user))
         elif change.session is not None:
