@@ -1032,6 +1032,10 @@ CONCEPTS_9 = [  # (text, the code a protection officer would tick), lexicon alon
     ("tengo que trabajar hasta pagarle todo lo que le debo", C.DEBT_BONDAGE),
     ("meu pai quer casar ela com um senhor", C.FORCED_MARRIAGE),
     ("todavia estoy en el colegio", C.MINOR),
+    # a first message of two words (the persona review): the confinement counts
+    ("ayudaa encerrada", C.MOVEMENT_RESTRICTED),
+    ("me ajuda trancada", C.MOVEMENT_RESTRICTED),
+    ("aidez moi enfermée", C.MOVEMENT_RESTRICTED),
 ]
 
 
@@ -1059,6 +1063,10 @@ CONCEPTS_9_EVERYDAY = [
     "she cuts onions with a knife",
     "my son locked himself in the bathroom again, teenagers",
     "tengo 15 soles nomas para el pasaje",
+    # a thing locked is not a person
+    "la tienda estaba encerrada",
+    "a porta estava trancada",
+    "le chat était enfermé",
 ]
 
 
@@ -1146,15 +1154,3 @@ def test_a_refusal_is_not_read_as_despair(text: str) -> None:
 )
 def test_despair_said_plainly_still_counts(text: str) -> None:
     assert C.SELF_HARM in assess(text, second_opinion=False).indicators
-
-
-@pytest.mark.parametrize("text", ["ayudaa encerrada", "me ajuda trancada", "aidez moi enfermée"])
-def test_a_cry_for_help_and_one_word_of_confinement(text: str) -> None:
-    """A first message of two words (the persona review): the confinement counts."""
-    assert C.MOVEMENT_RESTRICTED in assess(text, second_opinion=False).indicators
-
-
-@pytest.mark.parametrize("text", ["la tienda estaba encerrada", "a porta estava trancada",
-                                  "le chat était enfermé"])  # fmt: skip
-def test_a_thing_locked_is_not_a_person(text: str) -> None:
-    assert assess(text, second_opinion=False).level in (C.NONE, C.NORMAL)
