@@ -33,7 +33,13 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
 - `risk_ninth_*.jsonl`, a ninth set by four new writers, one per language, each given a
   different setting (mining and fishing towns and lenders; the Amazon and river boats;
   cruise, study and romance offers; Haitian transit through border towns), committed
-  before the seventh session on issue 11 changed anything and only measured.
+  before the seventh session on issue 11 changed anything and only measured;
+- `risk_tenth_*.jsonl`, a tenth set by four new writers, one per language, each given a
+  different setting (salons, hostels and bar recruiters in Lima and the north coast;
+  the Amazon border, camps and river boats; English speakers lured by football,
+  teaching and au pair offers; francophone street begging, marabouts and promised
+  marriages), committed before the eighth session on issue 11 changed anything and
+  only measured.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -71,10 +77,13 @@ SETS = {
     "seventh": ("risk_seventh_es_pt.jsonl", "risk_seventh_en_fr.jsonl"),
     "eighth": ("risk_eighth_es_pt.jsonl", "risk_eighth_en_fr.jsonl"),
     "ninth": ("risk_ninth_es_pt.jsonl", "risk_ninth_en_fr.jsonl"),
+    "tenth": ("risk_tenth_es_pt.jsonl", "risk_tenth_en_fr.jsonl"),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
-MEASURED_ONLY = frozenset({"final", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"})
+MEASURED_ONLY = frozenset(
+    {"final", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"}
+)
 
 
 @dataclass
@@ -198,7 +207,7 @@ TARGETS = {
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
 # (their figures say little about new writers); "final", "fourth", "fifth", "sixth",
-# "seventh", "eighth" and "ninth" are only measured.
+# "seventh", "eighth", "ninth" and "tenth" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -225,6 +234,10 @@ NOT_YET = {
     ("ninth", "urgent recall"),
     ("ninth", "high recall"),
     ("ninth", "indicator recall"),
+    ("tenth", "urgent recall"),
+    ("tenth", "high recall"),
+    ("tenth", "benign escalated"),
+    ("tenth", "indicator recall"),
 }
 
 
@@ -263,6 +276,7 @@ def test_target(name: str, target: str) -> None:
         ("seventh", 180),
         ("eighth", 200),
         ("ninth", 200),
+        ("tenth", 252),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:

@@ -25,7 +25,7 @@ from bot.engine.types import LANGS, SOURCE_LANG
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED = ("risk_cases", "risk_fresh_*", "risk_holdout_*", "risk_final_*", "risk_fourth_*",
-            "risk_fifth_*", "risk_sixth_*", "risk_seventh_*", "risk_eighth_*", "risk_ninth_*")  # fmt: skip
+            "risk_fifth_*", "risk_sixth_*", "risk_seventh_*", "risk_eighth_*", "risk_ninth_*", "risk_tenth_*")  # fmt: skip
 
 
 def texts() -> dict[str, list[str]]:
