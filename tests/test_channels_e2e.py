@@ -365,6 +365,28 @@ def test_telegram_errors_map_as_the_library_maps_them(stack: Stack) -> None:
     nobody.close()
 
 
+def test_twilio_errors_map_as_the_client_maps_them(stack: Stack) -> None:
+    """Messages are posted to Twilio as its client posts them (bot/channels/poster.py
+    says why): 429 and 5xx are worth a retry, another 4xx is permanent and names
+    Twilio's error code, no answer at all is transient."""
+    from bot.channels.delivery import PermanentError, TransientError
+    from bot.channels.whatsapp import WhatsAppSender
+
+    sender = stack.runtime.senders["whatsapp"]
+    stack.twilio.failures.extend([429, 503, 400])
+    for _ in range(2):
+        with pytest.raises(TransientError):
+            sender.send("whatsapp:+51900000002", {"text": "hola"})
+    with pytest.raises(PermanentError, match="HTTP 400 code 20500"):
+        sender.send("whatsapp:+51900000002", {"text": "hola"})
+    sender.send("whatsapp:+51900000002", {"text": "hola"})
+    [sent] = stack.twilio.received
+    assert sent["Body"] == "hola" and sent["From"] == f"whatsapp:{TW_NUMBER}"
+    nobody = WhatsAppSender(TW_SID, TW_TOKEN, TW_NUMBER, api_base_url="http://127.0.0.1:9")
+    with pytest.raises(TransientError, match="whatsapp: "):
+        nobody.send("whatsapp:+51900000002", {"text": "hola"})
+
+
 def test_a_proxy_named_at_start_carries_the_twilio_sends(monkeypatch) -> None:
     """The environment is read once (bot/channels/whatsapp.py says why), not ignored:
     a deployment behind HTTP(S)_PROXY reaches Twilio through it."""

@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -27,6 +26,7 @@ from telegram import (
 from telegram.request import HTTPXRequest
 
 from bot.channels.delivery import CLEAR, CONCURRENCY, PermanentError, RateLimiter, TransientError
+from bot.channels.poster import Poster
 from bot.config import TELEGRAM_CHANNEL_NAME as CHANNEL_NAME
 from bot.config import TELEGRAM_CHAT_ID as CHAT_ID
 from bot.engine.types import Inbound
@@ -262,14 +262,14 @@ def numbered(message: dict[str, Any]) -> str:
 class TelegramSender:
     """Sends to the Bot API `sendMessage` and `deleteMessages` methods, with the
     parameters python-telegram-bot would send (its own keyboard objects, encoded as it
-    encodes them: a form, objects as JSON), over one pooled HTTP client that the
-    sender's threads share.
+    encodes them: a form, objects as JSON), over the pooled client the sender's threads
+    share (bot/channels/poster.py).
 
     Why not `Bot.send_message`: its client is asynchronous and bound to one event loop,
     so every send crossed to a loop thread and back, and the library's own work cost
-    about 4 ms of CPU per message where a pooled post costs a tenth of that; under `bot
-    run` that CPU is the webhooks' and the worker's too. Errors map as the library maps
-    them: 429 waits `retry_after`, 400 and 403 are permanent, the rest transient."""
+    about 4 ms of CPU per message where a pooled post costs a fourth of that; under `bot
+    run` that CPU is the worker's too. Errors map as the library maps them: 429 waits
+    `retry_after`, 400 and 403 are permanent, the rest transient."""
 
     name = NAME
 
@@ -278,25 +278,21 @@ class TelegramSender:
     ) -> None:
         self.bot = bot
         self.limiter = limiter or RateLimiter(per_second=25, per_recipient_per_second=1)
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(10.0, connect=5.0, pool=5.0),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
+        self._poster = Poster(NAME, bot.base_url, connections)
 
     def _call(self, method: str, params: dict[str, Any]) -> Any:
         form = {
             k: v if isinstance(v, str) else _encoded(v) for k, v in params.items() if v is not None
         }
-        try:
-            response = self._client.post(f"{self.bot.base_url}/{method}", data=form)
-            answer = response.json()
-        except (httpx.HTTPError, ValueError) as exc:  # no answer, or not the Bot API's
-            raise TransientError(f"telegram: {exc.__class__.__name__}") from exc
-        if isinstance(answer, dict) and answer.get("ok") is True:
-            return answer.get("result")
-        code = answer.get("error_code", response.status_code) if isinstance(answer, dict) else 0
+        answer = self._poster.post(f"/{method}", form)
+        body = answer.body if isinstance(answer.body, dict) else None
+        if body is None:  # an answer, but not the Bot API's
+            raise TransientError(f"telegram: HTTP {answer.status}, not the Bot API")
+        if body.get("ok") is True:
+            return body.get("result")
+        code = body.get("error_code", answer.status)
         if code == 429:
-            wait = ((answer.get("parameters") or {}).get("retry_after")) or 1
+            wait = ((body.get("parameters") or {}).get("retry_after")) or 1
             raise TransientError("telegram: retry after", float(wait))
         if code in (400, 403):
             raise PermanentError(f"telegram: {'BadRequest' if code == 400 else 'Forbidden'}")
@@ -324,4 +320,4 @@ class TelegramSender:
             )
 
     def close(self) -> None:
-        self._client.close()
+        self._poster.close()

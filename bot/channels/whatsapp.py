@@ -1,21 +1,22 @@
 """WhatsApp through Twilio: signed form posts <-> channel-neutral messages.
 
 Inbound requests are checked with the real `twilio` RequestValidator against
-PUBLIC_BASE_URL + path. Replies go through the real Twilio REST client, pointed at
-TWILIO_API_BASE_URL in tests. A menu of up to three options goes as quick-reply
-buttons and one of up to ten as a list (Content API); anything else, or when the
-content cannot be made, as numbered text. Whichever way the person answers (a tap, a
+PUBLIC_BASE_URL + path. Replies are posted to Twilio's REST API as its client posts
+them, over a pooled connection (bot/channels/poster.py says why); the menus' Content
+resources go through the real client. Both point at TWILIO_API_BASE_URL in tests. A
+menu of up to three options goes as quick-reply buttons and one of up to ten as a list
+(Content API); anything else, or when the content cannot be made, as numbered text. Whichever way the person answers (a tap, a
 label, a number) the engine reads the same payload.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -23,16 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from requests import Session
-from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
-from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
 from bot.channels.delivery import CLEAR, CONCURRENCY, PermanentError, RateLimiter, TransientError
+from bot.channels.poster import Poster
 from bot.engine.types import Inbound
 
 log = logging.getLogger(__name__)
@@ -176,21 +174,6 @@ def render(message: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def environment_once(session: Session, url: str) -> None:
-    """The proxy and CA bundle the environment names, read once for the one API `url`.
-
-    requests reads them again on every call (`trust_env`): walking the environment for
-    proxies took 0.23 ms of each send here, on the sender's busiest path. A deployment
-    behind HTTPS_PROXY or with REQUESTS_CA_BUNDLE keeps both; one that changes them
-    restarts, as for any other setting.
-    """
-    session.proxies.update(get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-
-
 class WhatsAppSender:
     name = NAME
     prefix = "whatsapp:"
@@ -204,15 +187,15 @@ class WhatsAppSender:
         api_base_url: str = "https://api.twilio.com",
         limiter: RateLimiter | None = None,
     ) -> None:
-        http = TwilioHttpClient(timeout=10)
-        # The sender calls from many threads: pool as many connections as it keeps in
-        # flight (twilio's own adapter keeps cpu_count + 4, https only).
-        for scheme in ("https://", "http://"):
-            http.session.mount(scheme, HTTPAdapter(pool_maxsize=CONCURRENCY))
-        environment_once(http.session, api_base_url)
-        self.client = Client(account_sid, auth_token, http_client=http)
+        # The twilio client makes the menus' Content resources (once per menu and
+        # process); the messages themselves go through the pooled poster.
+        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=10))
         self.client.api.base_url = api_base_url.rstrip("/")
         self.client.content.base_url = api_base_url.rstrip("/")
+        basic = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._messages = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._poster = Poster(NAME, api_base_url, CONCURRENCY,
+                              {"Authorization": f"Basic {basic}", "Accept-Charset": "utf-8"})  # fmt: skip
         self._contents: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         bare = from_number.removeprefix("whatsapp:")
@@ -258,11 +241,18 @@ class WhatsAppSender:
         return sid
 
     def _create(self, address: str, **content: str) -> None:
-        try:
-            self.client.messages.create(from_=self.from_, to=address, **content)
-        except TwilioRestException as exc:
-            if exc.status == 429 or exc.status >= 500:
-                raise TransientError(f"twilio: HTTP {exc.status}") from exc
-            raise PermanentError(f"twilio: HTTP {exc.status} code {exc.code}") from exc
-        except Exception as exc:  # connection errors and timeouts from the HTTP client
-            raise TransientError(f"twilio: {exc.__class__.__name__}") from exc
+        """POST Messages.json, the request `client.messages.create` makes (From, To, and
+        Body or ContentSid, with the account's basic authorisation), over the pooled
+        client (bot/channels/poster.py says why). Twilio answers 201 with the message;
+        429 and 5xx are worth a retry, any other error is not."""
+        fields = {"From": self.from_, "To": address}
+        fields.update(
+            {"ContentSid" if k == "content_sid" else "Body": v for k, v in content.items()}
+        )
+        answer = self._poster.post(self._messages, fields)
+        if 200 <= answer.status < 300:
+            return
+        if answer.status == 429 or answer.status >= 500:
+            raise TransientError(f"twilio: HTTP {answer.status}")
+        code = answer.body.get("code") if isinstance(answer.body, dict) else None
+        raise PermanentError(f"twilio: HTTP {answer.status} code {code}")
