@@ -1076,6 +1076,87 @@ def test_concept_rules_nine_leave_everyday_life_alone(text: str) -> None:
     assert result.level in (C.NONE, C.NORMAL), result
 
 
+CONCEPTS_10 = [  # (text, the code a protection officer would tick), lexicon alone
+    # held now and wanting out, or afraid: danger now
+    ("nos tienen encerradas en el cuarto, quiero salir de aqui", C.IMMEDIATE_DANGER),
+    ("they locked us in the room, i want to get out", C.IMMEDIATE_DANGER),
+    ("trancaram a porta por fora, quero sair", C.IMMEDIATE_DANGER),
+    ("ils m'ont enfermée, je veux partir", C.IMMEDIATE_DANGER),
+    ("me obligan a atender clientes, tengo mucho miedo", C.IMMEDIATE_DANGER),
+    ("they force me to go with clients, i'm so scared", C.IMMEDIATE_DANGER),
+    ("me obrigam a atender clientes, to com mt medo", C.IMMEDIATE_DANGER),
+    ("ils m'obligent à voir des clients, j'ai trop peur", C.IMMEDIATE_DANGER),
+    # symptoms with another risk, injuries told with an intensifier
+    ("el patron me empujo y ahora vomito y todo me da vueltas", C.MEDICAL_EMERGENCY),
+    ("he hit me and i threw up twice, everything is spinning", C.MEDICAL_EMERGENCY),
+    ("o patrao me bateu e desmaiei", C.MEDICAL_EMERGENCY),
+    ("il m'a frappée et j'ai vomi", C.MEDICAL_EMERGENCY),
+    ("tengo el brazo todo hinchado", C.MEDICAL_EMERGENCY),
+    ("meu braco ta todo inchado", C.MEDICAL_EMERGENCY),
+    ("mon bras est tout gonflé", C.MEDICAL_EMERGENCY),
+    # who looks under age, a child mentioned with a risk
+    ("trajeron chicas que parecen de 14 y no las dejan salir", C.MINOR),
+    ("the girls look about 14 and they can't leave", C.MINOR),
+    ("as meninas parecem ter uns 14 anos e nao deixam elas sair", C.MINOR),
+    ("les filles ont l'air d'avoir 14 ans et on les enferme", C.MINOR),
+    # a child at work instead of school; a child whose parents are elsewhere
+    ("una niña de 11 años que vende en el mercado, no va al colegio", C.LABOUR_EXPLOITATION),
+    ("a girl of about 11 sells in the market and doesn't go to school", C.LABOUR_EXPLOITATION),
+    ("uma menina de 11 anos vende no mercado e nao vai a escola", C.LABOUR_EXPLOITATION),
+    ("une fille de 11 ans vend au marché, elle va pas à l'école", C.LABOUR_EXPLOITATION),
+    ("tengo 15 y mis papas se quedaron en venezuela", C.UNACCOMPANIED_MINOR),
+    ("i'm 15 and my parents stayed back in venezuela", C.UNACCOMPANIED_MINOR),
+    ("tenho 15 anos e meus pais ficaram na venezuela", C.UNACCOMPANIED_MINOR),
+    ("j'ai 15 ans, je suis arrivé tout seul", C.UNACCOMPANIED_MINOR),
+    # locked from outside; a debt to be worked off; earnings kept
+    ("el jefe cierra el almacen por fuera en la noche", C.MOVEMENT_RESTRICTED),
+    ("the boss locks the warehouse from outside at night", C.MOVEMENT_RESTRICTED),
+    ("o chefe tranca o quarto por fora", C.MOVEMENT_RESTRICTED),
+    ("le patron ferme la porte de l'extérieur", C.MOVEMENT_RESTRICTED),
+    ("no puedo volver hasta que pague lo que debo", C.DEBT_BONDAGE),
+    ("i can't go home until i pay what i owe them", C.DEBT_BONDAGE),
+    ("nao posso sair ate pagar o que devo", C.DEBT_BONDAGE),
+    ("o dono fica com minhas gorjetas", C.LABOUR_EXPLOITATION),
+    # a death threat in the present tense; a girl married off
+    ("si je parle il me tue", C.IMMEDIATE_DANGER),
+    ("her stepdad is marrying her to an older man", C.FORCED_MARRIAGE),
+    # no valid papers
+    ("my passport expired and now i have nothing valid", C.UNDOCUMENTED),
+    ("mi ptp esta vencido", C.UNDOCUMENTED),
+    ("moro aqui sem papel nenhum", C.UNDOCUMENTED),
+    ("je suis sans papiers valides", C.UNDOCUMENTED),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_10)
+def test_concept_rules_ten(text: str, code: str) -> None:
+    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
+
+
+CONCEPTS_10_EVERYDAY = [  # the same words in everyday life: never escalated
+    "jajaja mi jefe me tiene encerrado en la oficina hasta las 8",
+    "my boss keeps me locked in the office till 8 lol",
+    "kkkk meu chefe me deixa trancado no escritorio ate as 8",
+    "mon patron me garde enfermé au bureau jusqu'à 20h mdr",
+    "me secuestraron el cel mis sobrinos pa jugar",
+    "im gonna kill my roommate if he eats my food again",
+    "me quiero morir de la verguenza",
+    "mi mama me guarda el pasaporte para la mudanza",
+    "mi amiga tiene ptp vigente y quiere viajar",
+    "mi hija de 12 años no va al colegio porque esta enferma",
+    "mi hijo tiene fiebre alta, donde hay una posta?",
+    "my daughter is 12 and looks like her dad",
+    "tengo miedo de perder el vuelo",
+    "quiero salir de este trabajo, pagan poco",
+]
+
+
+@pytest.mark.parametrize("text", CONCEPTS_10_EVERYDAY)
+def test_concept_rules_ten_leave_everyday_life_alone(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
+
+
 PERSONA_9 = [  # what the ninth persona review found, in every language it was written in
     ("me encerraron aqui", C.IMMEDIATE_DANGER),
     ("me trancaram aqui", C.IMMEDIATE_DANGER),
