@@ -39,7 +39,11 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
   the Amazon border, camps and river boats; English speakers lured by football,
   teaching and au pair offers; francophone street begging, marabouts and promised
   marriages), committed before the eighth session on issue 11 changed anything and
-  only measured.
+  only measured;
+- `risk_development.jsonl`, 400 messages by four more writers (Andean towns and Lima's
+  markets; Brazilians in tourism and on the Interoceánica; crews in Callao, volunteers
+  and worried parents; Haitians, Senegalese and Congolese in Lima), written beside the
+  tenth set and used, with its misses printed, to develop the eighth session's rules.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -78,6 +82,7 @@ SETS = {
     "eighth": ("risk_eighth_es_pt.jsonl", "risk_eighth_en_fr.jsonl"),
     "ninth": ("risk_ninth_es_pt.jsonl", "risk_ninth_en_fr.jsonl"),
     "tenth": ("risk_tenth_es_pt.jsonl", "risk_tenth_en_fr.jsonl"),
+    "development": ("risk_development.jsonl",),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
@@ -238,6 +243,8 @@ NOT_YET = {
     ("tenth", "high recall"),
     ("tenth", "benign escalated"),
     ("tenth", "indicator recall"),
+    ("development", "urgent recall"),
+    ("development", "indicator recall"),
 }
 
 
@@ -277,6 +284,7 @@ def test_target(name: str, target: str) -> None:
         ("eighth", 200),
         ("ninth", 200),
         ("tenth", 252),
+        ("development", 400),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
