@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--attached", action="store_true", help=argparse.SUPPRESS
     )  # bot run's child
+    worker.add_argument("--notify-fd", type=int, help=argparse.SUPPRESS)  # bot run's worker child
     chat = sub.add_parser("chat", help="a conversation in the terminal")
     chat.add_argument("--lang", choices=LANGS, help="skip the language menu")
     chat.add_argument(
@@ -154,7 +155,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "worker":
         from bot.serve import worker
 
-        return worker(args.role, attached=args.attached)
+        return worker(args.role, attached=args.attached, notify_fd=args.notify_fd)
     if args.command == "operators" and args.action == "add":
         return _add_operator(args.username, args.role)
     if args.command == "keys" and args.action == "rotate":

@@ -2,8 +2,8 @@
 
 `python -m bot run` is the embedded default: the web server (waitress) on $PORT,
 Telegram long polling when a bot token is set but no public URL exists (webhooks need
-one), and the worker and the sender in a child process it supervises and takes down
-with it (bot/worker_process.py says why). `python -m bot worker` runs the worker and
+one), and the worker and the sender in a child process each, which it supervises and
+takes down with it (bot/worker_process.py says why). `python -m bot worker` runs the worker and
 the sender for a scale-out deployment whose web processes run under gunicorn.
 """
 
@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 from bot.channels import telegram
@@ -23,7 +24,7 @@ from bot.conversation import inbound_to_dict
 from bot.runtime import Runtime
 from bot.web import MAX_BODY
 from bot.worker import Sender, Worker
-from bot.worker_process import WorkerProcess, listen
+from bot.worker_process import SENDER, WORKER, WorkerProcess, listen, notifier
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +53,28 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def start_loops(
-    runtime: Runtime, stop: threading.Event, role: str = "both"
+    runtime: Runtime,
+    stop: threading.Event,
+    role: str = "both",
+    on_work: Callable[[], None] | None = None,
 ) -> list[threading.Thread]:
+    """The loops of `role`, each in a thread. `runtime.on_recorded` wakes this process's
+    first loop: a webhook recorded here, or the parent's wake-up of an attached child.
+    `on_work`: what a worker without a sender beside it calls when replies are waiting."""
     threads = []
     loops: list[Worker | Sender] = []
     if role in ("both", "worker"):
         worker = Worker(runtime.store, runtime.service, runtime.spool)
-        runtime.on_recorded.append(worker.wake.set)  # a webhook in this process wakes it
+        runtime.on_recorded.append(worker.wake.set)
+        if on_work is not None:
+            worker.on_work = on_work
         loops.append(worker)
     if role in ("both", "sender"):
         sender = Sender(runtime.store, runtime.senders)
         if role == "both":
             worker.on_work = sender.wake.set
+        else:  # a sender alone: the parent's wake-up means replies are waiting
+            runtime.on_recorded.append(sender.wake.set)
         loops.append(sender)
     for loop in loops:
         threads.append(
@@ -156,10 +167,12 @@ def run(out: TextIO = sys.stdout) -> int:
     stop = threading.Event()
     _stop_on_signals(stop)
     runtime.store.ping()  # the schema exists before the worker process opens it too
-    loops = WorkerProcess(stop)
+    sender = WorkerProcess(stop, SENDER)
+    loops = WorkerProcess(stop, WORKER, notify=sender.wake)
     runtime.on_recorded.append(loops.wake)
-    loops.start()
-    threading.Thread(target=loops.supervise, name="supervisor", daemon=True).start()
+    for child in (sender, loops):
+        child.start()
+        threading.Thread(target=child.supervise, name="supervisor", daemon=True).start()
     polling = bool(config.telegram_bot_token and not config.public_base_url)
     if polling:
         threading.Thread(
@@ -180,18 +193,24 @@ def run(out: TextIO = sys.stdout) -> int:
     threading.Thread(target=serve, name="web", daemon=True).start()
     stop.wait()
     server.close()
-    loops.close()
+    loops.close()  # the worker first: the sender then sends what it committed
+    sender.close()
     return 0
 
 
-def worker(role: str = "both", out: TextIO = sys.stdout, attached: bool = False) -> int:
-    """`attached`: the child of `bot run`, woken and stopped through its stdin."""
+def worker(
+    role: str = "both", out: TextIO = sys.stdout, attached: bool = False,
+    notify_fd: int | None = None,
+) -> int:  # fmt: skip
+    """`attached`: a child of `bot run`, woken and stopped through its stdin; with
+    `notify_fd` (the worker child) it writes there when it has committed replies."""
     config = load_config()
     runtime = Runtime(config)
     stop = threading.Event()
     _stop_on_signals(stop)
     runtime.warm()  # the first message after a start is not kept waiting
-    threads = start_loops(runtime, stop, role)
+    on_work = notifier(notify_fd) if notify_fd is not None else None
+    threads = start_loops(runtime, stop, role, on_work=on_work)
     if attached:
         os.nice(ATTACHED_NICE)
         listen(runtime.on_recorded, stop)

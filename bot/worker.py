@@ -225,7 +225,7 @@ class Worker(Loop):
             else:
                 self.stats["processed"] += 1
                 if self.on_work is not None:
-                    self.on_work()  # replies committed: the sender in this process wakes
+                    self.on_work()  # replies committed: the sender wakes (here, or through the parent)
             done += 1
         return done
 

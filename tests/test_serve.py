@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,17 +98,26 @@ def _run_polling(tmp_path: Path, telegram) -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
-def test_run_a_killed_worker_process_is_started_again(tmp_path: Path) -> None:
-    """`bot run` keeps its worker and sender in a child (bot/worker_process.py): killed,
-    it is started again and the next message is answered."""
+def _role(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline") as f:
+        args = f.read().split("\0")
+    return args[args.index("--role") + 1]
+
+
+@pytest.mark.parametrize("role", ["worker", "sender"])
+def test_run_a_killed_child_process_is_started_again(tmp_path: Path, role: str) -> None:
+    """`bot run` keeps its worker and its sender in a child each (bot/worker_process.py):
+    either, killed, is started again, and the next message is answered."""
     telegram = fake_telegram()
     telegram.updates.append(text_update(1, 4321, "hola"))
     proc, _ = _run_polling(tmp_path, telegram)
     try:
         wait_for(lambda: len(messages(telegram)) >= 2)
-        [child] = _children(proc.pid)
-        os.kill(child, signal.SIGKILL)
-        wait_for(lambda: [c for c in _children(proc.pid) if c != child and _alive(c)])
+        children = {_role(c): c for c in _children(proc.pid)}
+        assert set(children) == {"worker", "sender"}
+        os.kill(children[role], signal.SIGKILL)
+        wait_for(lambda: [c for c in _children(proc.pid)
+                          if c != children[role] and _alive(c) and _role(c) == role])  # fmt: skip
         before = len(messages(telegram))
         telegram.updates.append(text_update(2, 4321, "menú"))
         wait_for(lambda: len(messages(telegram)) > before)
@@ -118,17 +128,17 @@ def test_run_a_killed_worker_process_is_started_again(tmp_path: Path) -> None:
     assert proc.returncode == 0
 
 
-def test_run_a_sigkilled_parent_takes_its_worker_with_it(tmp_path: Path) -> None:
-    """No orphan worker writing to the store after `bot run` was killed: its pipe closes
-    with the parent and the child stops."""
+def test_run_a_sigkilled_parent_takes_its_children_with_it(tmp_path: Path) -> None:
+    """No orphan writing to the store after `bot run` was killed: the pipes close with
+    the parent and both children stop."""
     telegram = fake_telegram()
     proc, _ = _run_polling(tmp_path, telegram)
     try:
-        wait_for(lambda: len(_children(proc.pid)) == 1)
-        [child] = _children(proc.pid)
+        wait_for(lambda: len(_children(proc.pid)) == 2)
+        children = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        wait_for(lambda: not _alive(child), timeout=15)
+        wait_for(lambda: not any(_alive(c) for c in children), timeout=15)
     finally:
         telegram.stop()
 
@@ -358,3 +368,25 @@ def test_behind_a_proxy_a_stranger_cannot_lock_an_operator_out(tmp_path: Path, m
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
+
+
+def test_a_childs_notify_pipe_reaches_the_parent_and_survives_a_restart() -> None:
+    """The worker child's "replies are waiting" reaches the parent, which wakes the
+    sender child; a restarted child gets a pipe of its own."""
+    from bot.worker_process import WorkerProcess
+
+    woken = threading.Semaphore(0)
+    writes = "import os, sys; fd = int(sys.argv[-1]); os.write(fd, b'x'); sys.stdin.read()"
+    stop = threading.Event()
+    child = WorkerProcess(stop, [sys.executable, "-c", writes], notify=woken.release)
+    child.start()
+    try:
+        assert woken.acquire(timeout=10)
+        first = child.proc
+        first.kill()
+        first.wait(10)
+        child.start()  # as `supervise` does
+        assert woken.acquire(timeout=10)
+    finally:
+        stop.set()
+        child.close()
