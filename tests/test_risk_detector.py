@@ -1076,6 +1076,29 @@ def test_concept_rules_nine_leave_everyday_life_alone(text: str) -> None:
     assert result.level in (C.NONE, C.NORMAL), result
 
 
+PERSONA_10 = [  # what the tenth persona review found, in every language
+    # a pregnant woman beaten or pushed: a medical emergency before any pain is told
+    ("im 7 months pregnant and the man i work for pushed me down the stairs", C.MEDICAL_EMERGENCY),
+    (
+        "tengo 7 meses de embarazo y el señor donde trabajo me empujo por las escaleras",
+        C.MEDICAL_EMERGENCY,
+    ),
+    ("to gravida de 7 meses e o patrao me empurrou da escada", C.MEDICAL_EMERGENCY),
+    ("je suis enceinte de 7 mois et le patron m'a poussée dans l'escalier", C.MEDICAL_EMERGENCY),
+    ("je suis enceinte et il m'a frappée", C.MEDICAL_EMERGENCY),
+    # a travel debt told in the third person
+    ("she owes him for the ticket from venezuela", C.DEBT_BONDAGE),
+    ("le debe el pasaje al dueño", C.DEBT_BONDAGE),
+    ("ela deve a passagem pro patrao", C.DEBT_BONDAGE),
+    ("elle lui doit le billet d'avion", C.DEBT_BONDAGE),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), PERSONA_10)
+def test_persona_review_ten(text: str, code: str) -> None:
+    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
+
+
 CONCEPTS_10 = [  # (text, the code a protection officer would tick), lexicon alone
     # held now and wanting out, or afraid: danger now
     ("nos tienen encerradas en el cuarto, quiero salir de aqui", C.IMMEDIATE_DANGER),
