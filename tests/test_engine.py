@@ -378,6 +378,27 @@ def test_a_first_message_that_asks_is_answered_after_the_welcome(chat, lang: str
         assert "pending" not in conversation.session.data
 
 
+FIRST_NUMBERS = {
+    "es": "dame los numeros de emergencia porfa",
+    "en": "can u just give me the numbers to call",
+    "pt": "voce pode me passar so os numeros de emergencia, obrigada",
+    "fr": "donne moi juste les numeros d urgence svp",
+}
+
+
+def test_the_numbers_asked_for_first_are_given_at_once(chat, lang: str) -> None:
+    """The tenth persona review: "donne moi juste les numéros d'urgence" waited behind
+    "can you write safely?", and the "merci" that followed closed the chat without
+    them. Like a request for a person, a request for the numbers is the welcome."""
+    for conversation in (chat(lang, welcomed=False), chat(None, welcomed=False)):
+        if conversation.session.lang is None:
+            conversation.say({"es": "hola", "en": "hello", "pt": "ola", "fr": "bonsoir"}[lang])
+        replies = conversation.say(FIRST_NUMBERS[lang])
+        assert conversation.session.node == "hotlines", conversation.session.node
+        assert "1818" in replies[0] and "105" in replies[0]
+        assert conversation.session.lang == lang
+
+
 def test_a_held_request_is_dropped_once_the_person_goes_elsewhere(chat) -> None:
     conversation = chat("es", welcomed=False)
     conversation.say("cuales son mis derechos")
@@ -584,6 +605,26 @@ def test_the_fear_of_arrest_gets_non_punishment(chat, lang: str, fear: str) -> N
     conversation = chat(lang)
     conversation.say(fear)
     assert conversation.session.node == "rights.non_punishment"
+
+
+@pytest.mark.parametrize(
+    ("lang", "fear"),
+    [("es", "no se, me da miedo que me boten del pais"), ("en", "im scared of the police"),
+     ("pt", "tenho medo de ser deportada"), ("fr", "j'ai peur de la police")],
+)  # fmt: skip
+def test_a_fear_said_as_a_fear_gets_non_punishment_even_mid_question(
+    chat, lang: str, fear: str
+) -> None:
+    """The tenth persona review: after telling of a passport kept, "j'ai peur de la
+    police" got the consent question again; the fear is answered with the rights she
+    can invoke, and the question waits."""
+    conversation = chat(lang)
+    conversation.say({"es": "la señora guarda mi pasaporte", "en": "my boss keeps my passport",
+                      "pt": "meu patrão pegou meu passaporte", "fr": "mon patron garde mon passeport"}[lang])  # fmt: skip
+    replies = conversation.say(fear)
+    invoke = {"es": "principio que puedes invocar", "en": "principle you can invoke",
+              "pt": "princípio que você pode invocar", "fr": "principe que vous pouvez invoquer"}  # fmt: skip
+    assert invoke[lang] in replies[0], replies
 
 
 def test_a_keyword_written_apart_matches_as_typed_with_the_apostrophe(chat) -> None:

@@ -307,11 +307,14 @@ class Engine:
             self._command(reply, inbound, "delete")
             return
 
-        if not s.welcomed and not inbound.payload and self._best_topic(text) == ASK_PERSON:
-            # "quiero hablar con una persona" as a first message, or typed at the language
-            # menu or the welcome: like urgent words, the request is the welcome.
+        wanted = self._best_topic(text) if not s.welcomed and not inbound.payload else None
+        if wanted in (ASK_PERSON, HOTLINES):
+            # "quiero hablar con una persona" or "dame los números" as a first message, or
+            # typed at the language menu or the welcome: like urgent words, the request
+            # is the welcome. Held behind "can you write safely?", the numbers were lost
+            # to whoever answered "gracias" (the tenth persona review).
             s.lang, s.welcomed = s.lang or reply.guessed or SOURCE_LANG, True
-            self._show(reply, inbound, ASK_PERSON)
+            self._show(reply, inbound, wanted)
             return
 
         if s.lang is None or (not s.welcomed and s.node == LANGUAGE):
