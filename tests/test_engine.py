@@ -35,6 +35,8 @@ TYPED_TOPICS: dict[str, dict[str, list[str]]] = {
             "No kiero denunciar!!",
             "no quiero denunsiar",
             "NO QUIERO PONER DENUNCIA",
+            "n quiero denunciar",
+            "mi amiga no quiere denunciar",
         ],
         "reflection": [
             "periodo de reflexión",
@@ -50,7 +52,11 @@ TYPED_TOPICS: dict[str, dict[str, list[str]]] = {
         "someone_else": ["quiero ayudar a otra persona"],
     },
     "en": {
-        "no_report": ["I don't want to report", "i dont want to report it"],
+        "no_report": [
+            "I don't want to report",
+            "i dont want to report it",
+            "what can she do? she doesnt want police",
+        ],  # fmt: skip
         "reflection": ["reflection period", "i need time to think"],
         "rights": ["my rights", "what are my rights?"],
         "report": ["I want to report", "how do i report"],
@@ -61,7 +67,7 @@ TYPED_TOPICS: dict[str, dict[str, list[str]]] = {
         "someone_else": ["help a friend"],
     },
     "pt": {
-        "no_report": ["não quero denunciar", "nao quero denunciar"],
+        "no_report": ["não quero denunciar", "nao quero denunciar", "ela não quer denunciar"],
         "reflection": ["período de reflexão", "periodo de reflexao"],
         "rights": ["meus direitos"],
         "report": ["quero denunciar"],
@@ -72,7 +78,7 @@ TYPED_TOPICS: dict[str, dict[str, list[str]]] = {
         "someone_else": ["ajudar outra pessoa"],
     },
     "fr": {
-        "no_report": ["je ne veux pas porter plainte"],
+        "no_report": ["je ne veux pas porter plainte", "elle veut pas porter plainte"],
         "reflection": ["période de réflexion", "periode de reflexion"],
         "rights": ["mes droits", "quels sont mes droits"],
         "report": ["je veux porter plainte", "porter plainte"],
