@@ -41,6 +41,23 @@ def test_a_word_inside_a_sentence_is_not_an_answer(text: str) -> None:
     assert read_answer(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("no, no quiero que nadie me escriba, me da miedo", "no"),
+        ("no thanks i dont want anyone", "no"),
+        ("non je ne veux personne, j'ai peur", "no"),
+        ("não quero que ninguém leia, tenho medo", "no"),
+        ("no sé, me da miedo", "unsure"),
+        ("sí, me da miedo", None),  # a reason is taken off a refusal or a doubt only
+    ],
+)
+def test_a_refusal_with_its_reason_is_a_refusal(text: str, answer: str | None) -> None:
+    """The tenth persona review: a refusal followed by its reason was not understood,
+    the question came again, and the "bueno" after it opened a case as consent."""
+    assert read_answer(text) == answer
+
+
 def test_yaml_booleans_and_unknown_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="not text"):
         AnswerPhrases({"es": {"yes": [True]}})

@@ -46,13 +46,20 @@ class AnswerPhrases:
         self.politeness = sorted(
             {tokens(p) for p in raw.get("politeness") or []}, key=len, reverse=True
         )
+        self.reasons = sorted({tokens(p) for p in raw.get("reasons") or []}, key=len, reverse=True)
 
     def read(self, text: str) -> Answer | None:
-        """ "yes", "no" or "unsure" when the whole message is that answer; else None."""
+        """ "yes", "no" or "unsure" when the whole message is that answer; else None.
+        A reason after a refusal or a doubt ("…, me da miedo") leaves it one."""
         for current in self.variants(text):
             joined = self._joined(current)
             if joined is not None:
                 return joined
+            for reason in self.reasons:
+                if len(current) > len(reason) and current[-len(reason) :] == reason:
+                    rest = self._joined(current[: -len(reason)])
+                    if rest in ("no", "unsure"):
+                        return rest
         return None
 
     def variants(self, text: str) -> list[tuple[str, ...]]:
