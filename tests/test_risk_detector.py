@@ -1091,7 +1091,39 @@ PERSONA_10 = [  # what the tenth persona review found, in every language
     ("le debe el pasaje al dueño", C.DEBT_BONDAGE),
     ("ela deve a passagem pro patrao", C.DEBT_BONDAGE),
     ("elle lui doit le billet d'avion", C.DEBT_BONDAGE),
+    # a child told by a school year in the third person, with a job offer (French first)
+    ("mon fils est en 4eme, un monsieur sur facebook lui propose de travailler", C.MINOR),
+    ("mon fils est en 4eme, un monsieur sur facebook lui propose de travailler", C.DECEPTIVE_OFFER),
+    ("mi hijo esta en 2do de secundaria y un señor le ofrecio trabajo en lima", C.MINOR),
+    ("my son is in grade 8 and a man offered him a job on a farm", C.MINOR),
+    ("meu filho esta no 8 ano e um homem ofereceu trabalho pra ele", C.MINOR),
+    ("estoy en el cole todavia y el dueño del bar me hace atender a los clientes", C.MINOR),
+    # pregnant and in pain, in everyday words
+    ("estoy preñada y me duele mucho la barriga", C.MEDICAL_EMERGENCY),
+    ("i am pregnant and in a lot of pain", C.MEDICAL_EMERGENCY),
+    # someone guarding the door
+    ("je ne peux pas aller a l hopital il garde la porte", C.MOVEMENT_RESTRICTED),
+    ("el patron cuida la puerta y no puedo ir al hospital", C.MOVEMENT_RESTRICTED),
+    ("he guards the door all night", C.MOVEMENT_RESTRICTED),
+    ("o patrao vigia a porta", C.MOVEMENT_RESTRICTED),
 ]
+
+PERSONA_10_EVERYDAY = [  # the same words in everyday life: never escalated
+    "mi jefe no me deja salir antes de las 6, es legal? tengo contrato",
+    "my boss doesnt let me leave before 6, is that legal?",
+    "o chefe nao me deixa sair antes das 6, é legal?",
+    "mon patron me laisse pas partir avant 18h, c'est légal ?",
+    "el vigilante cuida la puerta del banco",
+    "the security guard guards the door",
+    "il est en 4eme et il adore le foot",
+    "mi hijo esta en 2do de secundaria y quiere estudiar ingles",
+]
+
+
+@pytest.mark.parametrize("text", PERSONA_10_EVERYDAY)
+def test_persona_review_ten_leaves_everyday_life_alone(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
 
 
 @pytest.mark.parametrize(("text", "code"), PERSONA_10)
