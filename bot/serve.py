@@ -2,8 +2,8 @@
 
 `python -m bot run` is the embedded default: the web server (waitress) on $PORT,
 Telegram long polling when a bot token is set but no public URL exists (webhooks need
-one), and the worker and the sender in a child process each, which it supervises and
-takes down with it (bot/worker_process.py says why). `python -m bot worker` runs the worker and
+one), and the worker and the sender in child processes it supervises and takes down
+with it (bot/worker_process.py says why). `python -m bot worker` runs the worker and
 the sender for a scale-out deployment whose web processes run under gunicorn.
 """
 
@@ -24,7 +24,7 @@ from bot.conversation import inbound_to_dict
 from bot.runtime import Runtime
 from bot.web import MAX_BODY
 from bot.worker import Sender, Worker
-from bot.worker_process import SENDER, WORKER, WorkerProcess, listen, notifier
+from bot.worker_process import listen, notifier, worker_processes
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +167,9 @@ def run(out: TextIO = sys.stdout) -> int:
     stop = threading.Event()
     _stop_on_signals(stop)
     runtime.store.ping()  # the schema exists before the worker process opens it too
-    sender = WorkerProcess(stop, SENDER)
-    loops = WorkerProcess(stop, WORKER, notify=sender.wake)
-    runtime.on_recorded.append(loops.wake)
-    for child in (sender, loops):
+    children = worker_processes(stop, split=bool(config.redis_url))
+    runtime.on_recorded.append(children[-1].wake)  # the worker's: a webhook was recorded
+    for child in children:
         child.start()
         threading.Thread(target=child.supervise, name="supervisor", daemon=True).start()
     polling = bool(config.telegram_bot_token and not config.public_base_url)
@@ -193,8 +192,8 @@ def run(out: TextIO = sys.stdout) -> int:
     threading.Thread(target=serve, name="web", daemon=True).start()
     stop.wait()
     server.close()
-    loops.close()  # the worker first: the sender then sends what it committed
-    sender.close()
+    for child in reversed(children):  # the worker first: the sender sends what it committed
+        child.close()
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The worker and the sender of `python -m bot run`, in two child processes it supervises.
+"""The worker and the sender of `python -m bot run`, in child processes it supervises.
 
 Why a process of their own: in threads beside the web server they shared one
 interpreter lock with it. Profiled under load (py-spy --gil, issue 15), the web server
@@ -7,13 +7,18 @@ worker, the store's decryption and the inbox writer had the rest, so webhooks we
 accepted at 0.19 of an empty endpoint's rate (SQLite) although the machine had a core
 to spare. In a child of its own the worker runs on that core: 0.38.
 
-Why the worker and the sender in a process each: on two cores the sender's platform
-calls and the worker's engine and store calls then run side by side. Measured in the
-same run of the end-to-end drain (SQLite, 600 people), one child did 310 messages/s, the
-two 396/s; per message the worker child spends 0.7 ms of CPU and the sender child 1.1.
+On Redis the worker and the sender run in a child each: on two cores the sender's
+platform calls and the worker's engine and store calls then run side by side (in one
+run of the end-to-end drain one child did 310 messages/s, two 396/s; per message the
+worker child spends 0.7 ms of CPU and the sender child 1.1), and the webhooks lose
+little (1,438-1,667 requests/s with one child, 1,415-1,624 with two, alternated runs).
+On SQLite they share one child: there a file has one writer at a time, and the
+sender's acknowledgements as a third writing process cost the webhooks a fifth of
+their rate (1,476-1,703 requests/s with one child, 942-1,452 with two), which the
+end-to-end gain does not repay.
 
 `bot run` stays one command with one lifetime. Each child (`python -m bot worker
---attached --role worker|sender`) reads a pipe from its parent:
+--attached --role both|worker|sender`) reads a pipe from its parent:
 
 - a byte wakes it at once: the worker when a webhook was recorded, the sender when the
   worker committed replies (the worker child writes a byte to a pipe of its own,
@@ -43,8 +48,7 @@ from bot import paths
 log = logging.getLogger(__name__)
 
 COMMAND = [sys.executable, "-m", "bot", "worker", "--attached"]
-WORKER = [*COMMAND, "--role", "worker"]
-SENDER = [*COMMAND, "--role", "sender"]
+
 # A child that lived this long was healthy: the pause before the next restart resets.
 HEALTHY_AFTER = 60.0
 MAX_PAUSE = 30.0
@@ -125,6 +129,15 @@ class WorkerProcess:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def worker_processes(stop: threading.Event, split: bool) -> list[WorkerProcess]:
+    """The children of `bot run`, the worker's last: one doing both, or (`split`, on
+    Redis) a sender and a worker whose commits wake it through the parent."""
+    if not split:
+        return [WorkerProcess(stop, [*COMMAND, "--role", "both"])]
+    sender = WorkerProcess(stop, [*COMMAND, "--role", "sender"])
+    return [sender, WorkerProcess(stop, [*COMMAND, "--role", "worker"], notify=sender.wake)]
 
 
 def _relay(fd: int, notify: Callable[[], None]) -> None:

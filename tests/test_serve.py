@@ -87,11 +87,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _run_polling(tmp_path: Path, telegram) -> tuple[subprocess.Popen, int]:
+def _run_polling(
+    tmp_path: Path, telegram, redis_url: str | None = None
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": str(port),
            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_BASE_URL": telegram.url}  # fmt: skip
     env.pop("PUBLIC_BASE_URL", None)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=paths.ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200)
@@ -104,17 +109,22 @@ def _role(pid: int) -> str:
     return args[args.index("--role") + 1]
 
 
-@pytest.mark.parametrize("role", ["worker", "sender"])
-def test_run_a_killed_child_process_is_started_again(tmp_path: Path, role: str) -> None:
-    """`bot run` keeps its worker and its sender in a child each (bot/worker_process.py):
-    either, killed, is started again, and the next message is answered."""
+@pytest.mark.parametrize(("store", "role"), [("sqlite", "both"), ("redis", "worker"),
+                                             ("redis", "sender")])  # fmt: skip
+def test_run_a_killed_child_process_is_started_again(
+    tmp_path: Path, request, store: str, role: str
+) -> None:
+    """`bot run` keeps its worker and its sender in one child on SQLite and in a child
+    each on Redis (bot/worker_process.py says why): any child, killed, is started
+    again, and the next message is answered."""
     telegram = fake_telegram()
     telegram.updates.append(text_update(1, 4321, "hola"))
-    proc, _ = _run_polling(tmp_path, telegram)
+    redis_url = request.getfixturevalue("private_redis").url if store == "redis" else None
+    proc, _ = _run_polling(tmp_path, telegram, redis_url)
     try:
         wait_for(lambda: len(messages(telegram)) >= 2)
         children = {_role(c): c for c in _children(proc.pid)}
-        assert set(children) == {"worker", "sender"}
+        assert set(children) == ({"both"} if store == "sqlite" else {"worker", "sender"})
         os.kill(children[role], signal.SIGKILL)
         wait_for(lambda: [c for c in _children(proc.pid)
                           if c != children[role] and _alive(c) and _role(c) == role])  # fmt: skip
@@ -128,13 +138,17 @@ def test_run_a_killed_child_process_is_started_again(tmp_path: Path, role: str) 
     assert proc.returncode == 0
 
 
-def test_run_a_sigkilled_parent_takes_its_children_with_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_run_a_sigkilled_parent_takes_its_children_with_it(
+    tmp_path: Path, request, store: str
+) -> None:
     """No orphan writing to the store after `bot run` was killed: the pipes close with
-    the parent and both children stop."""
+    the parent and every child stops."""
     telegram = fake_telegram()
-    proc, _ = _run_polling(tmp_path, telegram)
+    redis_url = request.getfixturevalue("private_redis").url if store == "redis" else None
+    proc, _ = _run_polling(tmp_path, telegram, redis_url)
     try:
-        wait_for(lambda: len(_children(proc.pid)) == 2)
+        wait_for(lambda: len(_children(proc.pid)) == (1 if store == "sqlite" else 2))
         children = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
