@@ -8,10 +8,11 @@ accepted at 0.19 of an empty endpoint's rate (SQLite) although the machine had a
 to spare. In a child of its own the worker runs on that core: 0.38.
 
 On Redis the worker and the sender run in a child each: on two cores the sender's
-platform calls and the worker's engine and store calls then run side by side (in one
-run of the end-to-end drain one child did 310 messages/s, two 396/s; per message the
-worker child spends 0.7 ms of CPU and the sender child 1.1), and the webhooks lose
-little (1,438-1,667 requests/s with one child, 1,415-1,624 with two, alternated runs).
+platform calls and the worker's engine and store calls then run side by side. In
+alternated runs of the end-to-end drain (600 people) one child delivered 158-225
+messages/s and two 206-276 (per message the worker child spends about 0.7 ms of CPU
+and the sender child 1.1), while the webhooks lost little (1,438-1,667 requests/s with
+one child, 1,415-1,624 with two).
 On SQLite they share one child: there a file has one writer at a time, and the
 sender's acknowledgements as a third writing process cost the webhooks a fifth of
 their rate (1,476-1,703 requests/s with one child, 942-1,452 with two), which the
