@@ -5,8 +5,9 @@ PUBLIC_BASE_URL + path. Replies are posted to Twilio's REST API as its client po
 them, over a pooled connection (bot/channels/poster.py says why); the menus' Content
 resources go through the real client. Both point at TWILIO_API_BASE_URL in tests. A
 menu of up to three options goes as quick-reply buttons and one of up to ten as a list
-(Content API); anything else, or when the content cannot be made, as numbered text. Whichever way the person answers (a tap, a
-label, a number) the engine reads the same payload.
+(Content API); anything else, or when the content cannot be made, as numbered text.
+Whichever way the person answers (a tap, a label, a number) the engine reads the same
+payload.
 """
 
 from __future__ import annotations
