@@ -56,7 +56,7 @@ TYPED_TOPICS: dict[str, dict[str, list[str]]] = {
             "I don't want to report",
             "i dont want to report it",
             "what can she do? she doesnt want police",
-        ],  # fmt: skip
+        ],
         "reflection": ["reflection period", "i need time to think"],
         "rights": ["my rights", "what are my rights?"],
         "report": ["I want to report", "how do i report"],
