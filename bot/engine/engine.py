@@ -307,8 +307,9 @@ class Engine:
             self._command(reply, inbound, "delete")
             return
 
-        wanted = self._best_topic(text) if not s.welcomed and not inbound.payload else None
-        if wanted in (ASK_PERSON, HOTLINES):
+        # What a first contact asks for: answered at once, or held for after the welcome.
+        wanted = self._best_topic(text) if s.lang is None or not s.welcomed else None
+        if wanted in (ASK_PERSON, HOTLINES) and not inbound.payload:
             # "quiero hablar con una persona" or "dame los números" as a first message, or
             # typed at the language menu or the welcome: like urgent words, the request
             # is the welcome. Held behind "can you write safely?", the numbers were lost
@@ -324,15 +325,15 @@ class Engine:
                 # ("mi marido lee todos mis mensajes"): that is their answer. Shown again,
                 # it is a loop for whoever does not think of typing a number. One word
                 # says too little ("ok" is everybody's).
-                self._hold(s, text)
+                self._hold(s, wanted)
                 picked = self._language_option(reply.guessed)
             if not (picked and self._on_payload(reply, inbound, picked)):
-                self._hold(s, text)
+                self._hold(s, wanted)
                 self._show(reply, inbound, LANGUAGE, push=False)
             return
 
         if not s.welcomed:
-            self._hold(s, text)
+            self._hold(s, wanted)
             self._show(reply, inbound, WELCOME, push=False)
             return
         if s.node != SAFETY_CHECK:
@@ -402,11 +403,10 @@ class Engine:
                 plan.reprompt, plan.reprompt_alone = found.reprompt, found.reprompt_alone
         return plan
 
-    def _hold(self, s: Session, text: str) -> None:
+    def _hold(self, s: Session, wanted: str | None) -> None:
         """A first message that asks for something ("¿cuáles son mis derechos?") waits
         for the language and the safety check, then gets its answer instead of the menu.
-        Only the topic's node id is kept, never the words."""
-        wanted = self._best_topic(text)
+        Only the topic's node id (`_best_topic`) is kept, never the words."""
         if wanted:
             s.data[PENDING] = wanted
 
