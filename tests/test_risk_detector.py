@@ -1120,17 +1120,6 @@ PERSONA_10_EVERYDAY = [  # the same words in everyday life: never escalated
 ]
 
 
-@pytest.mark.parametrize("text", PERSONA_10_EVERYDAY)
-def test_persona_review_ten_leaves_everyday_life_alone(text: str) -> None:
-    result = assess(text, second_opinion=False)
-    assert result.level in (C.NONE, C.NORMAL), result
-
-
-@pytest.mark.parametrize(("text", "code"), PERSONA_10)
-def test_persona_review_ten(text: str, code: str) -> None:
-    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
-
-
 CONCEPTS_10 = [  # (text, the code a protection officer would tick), lexicon alone
     # held now and wanting out, or afraid: danger now
     ("nos tienen encerradas en el cuarto, quiero salir de aqui", C.IMMEDIATE_DANGER),
@@ -1183,7 +1172,7 @@ CONCEPTS_10 = [  # (text, the code a protection officer would tick), lexicon alo
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), CONCEPTS_10)
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_10 + PERSONA_10)
 def test_concept_rules_ten(text: str, code: str) -> None:
     assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
 
@@ -1206,7 +1195,7 @@ CONCEPTS_10_EVERYDAY = [  # the same words in everyday life: never escalated
 ]
 
 
-@pytest.mark.parametrize("text", CONCEPTS_10_EVERYDAY)
+@pytest.mark.parametrize("text", CONCEPTS_10_EVERYDAY + PERSONA_10_EVERYDAY)
 def test_concept_rules_ten_leave_everyday_life_alone(text: str) -> None:
     result = assess(text, second_opinion=False)
     assert result.level in (C.NONE, C.NORMAL), result
