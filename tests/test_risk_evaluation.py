@@ -40,6 +40,13 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
   teaching and au pair offers; francophone street begging, marabouts and promised
   marriages), committed before the eighth session on issue 11 changed anything and
   only measured;
+- `risk_eleventh_*.jsonl`, an eleventh set by four new writers, one per language, each
+  given a different setting (garment workshops, export farms and discotecas in the
+  provinces; Brazilians in the gold camps of Madre de Dios, on the Interoceánica and in
+  Cusco; West Africans, domestic workers with wealthy families, work-exchange
+  backpackers and fishing crews; Haitians at the borders, debts to smugglers, vendors
+  controlled by a "grand frère"), committed before the ninth session on issue 11
+  changed anything and only measured;
 - `risk_development.jsonl`, 400 messages by four more writers (Andean towns and Lima's
   markets; Brazilians in tourism and on the Interoceánica; crews in Callao, volunteers
   and worried parents; Haitians, Senegalese and Congolese in Lima), written beside the
@@ -82,12 +89,13 @@ SETS = {
     "eighth": ("risk_eighth_es_pt.jsonl", "risk_eighth_en_fr.jsonl"),
     "ninth": ("risk_ninth_es_pt.jsonl", "risk_ninth_en_fr.jsonl"),
     "tenth": ("risk_tenth_es_pt.jsonl", "risk_tenth_en_fr.jsonl"),
+    "eleventh": ("risk_eleventh_es_pt.jsonl", "risk_eleventh_en_fr.jsonl"),
     "development": ("risk_development.jsonl",),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
 MEASURED_ONLY = frozenset(
-    {"final", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"}
+    {"final", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh"}
 )
 
 
@@ -212,7 +220,7 @@ TARGETS = {
 # the suite says so and the mark goes. "fresh" and then "holdout" were used to develop
 # the lexicon after their first measurement, and the second opinion is trained on them
 # (their figures say little about new writers); "final", "fourth", "fifth", "sixth",
-# "seventh", "eighth", "ninth" and "tenth" are only measured.
+# "seventh", "eighth", "ninth", "tenth" and "eleventh" are only measured.
 NOT_YET = {
     ("final", "urgent recall"),
     ("final", "high recall"),
@@ -243,6 +251,10 @@ NOT_YET = {
     ("tenth", "high recall"),
     ("tenth", "benign escalated"),
     ("tenth", "indicator recall"),
+    ("eleventh", "urgent recall"),
+    ("eleventh", "high recall"),
+    ("eleventh", "benign escalated"),
+    ("eleventh", "indicator recall"),
     ("development", "urgent recall"),
     ("development", "indicator recall"),
 }
@@ -284,6 +296,7 @@ def test_target(name: str, target: str) -> None:
         ("eighth", 200),
         ("ninth", 200),
         ("tenth", 252),
+        ("eleventh", 252),
         ("development", 400),
     ],
 )
