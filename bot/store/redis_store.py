@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any
 
 import redis
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 WORKERS, SENDERS = "workers", "senders"
 SCAN = 1000  # entries looked at for a batch that caps each person's share
+PLAIN_KEPT = 64  # decrypted inbox entries kept for the next window (`_read_once`)
 
 # Dedup and append in one step: a redelivery neither passes nor half-records.
 _INBOX_PUT = """
@@ -75,6 +76,21 @@ local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
+"""
+# A fenced write: the queued commands run only while the partition's lease is still
+# the caller's, checked and applied in one atomic step (one round trip; WATCH, GET and
+# MULTI/EXEC were three, on every worker commit and every sender acknowledgement, and
+# the caller's own heartbeat renewing the lease made the EXEC fail). pcall as in EXEC:
+# a failing command does not stop the others; the errors are returned.
+# KEYS[1] the lease; ARGV[1] its holder; ARGV[2] the commands, a JSON list of lists.
+_FENCED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local failed = 0
+for _, command in ipairs(cjson.decode(ARGV[2])) do
+  local reply = redis.pcall(unpack(command))
+  if type(reply) == 'table' and reply.err then failed = failed + 1 end
+end
+return failed
 """
 # Compare-and-set for `keys rotate`: replace an item only if nobody changed it since
 # it was read (the TTL stays). KEYS[1]; ARGV: kind, field or index, old, new.
@@ -102,6 +118,12 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
+def _arg(value: Any) -> str:
+    """A command argument as the text redis-py would send (`_FENCED` gets them in
+    JSON): every value written here is ASCII or UTF-8 (tokens, JSON, numbers)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _extend(pipe: Any, key: str, at_ms: int) -> None:
     """Expire an index no earlier than `at_ms`: lengthen an expiry, or set a missing one
     (GT alone would leave a key without TTL untouched)."""
@@ -125,7 +147,10 @@ class RedisStore:
         self._lease = self.r.register_script(_LEASE)
         self._release = self.r.register_script(_RELEASE)
         self._swap = self.r.register_script(_SWAP)
+        self._fenced = self.r.register_script(_FENCED)
         self._groups: set[str] = set()
+        # Decrypted inbox entries still waiting, oldest first (`_read_once`).
+        self._plain: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self.stats: Counter[str] = Counter()
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -218,8 +243,6 @@ class RedisStore:
             for c in change.consents
         ]
         pipe = self.r.pipeline(transaction=True)
-        if change.fence is not None:
-            self._watch_fence(pipe, change.fence)
         if change.contact is not None:
             self._set_contact(pipe, change.user, *change.contact, now)
         if change.delete_session:
@@ -262,29 +285,23 @@ class RedisStore:
             pipe.zremrangebyscore(k.stats(), "-inf", now - STATS_TTL)
             _extend(pipe, k.stats(), _ms(now + STATS_TTL))
         self._execute_fenced(pipe, change.fence)
-
-    def _watch_fence(self, pipe: Any, fence: tuple[str, str]) -> None:
-        """WATCH the lease, check it is ours, then queue the transaction: if the lease
-        changes hands before EXEC, nothing is written (optimistic fencing)."""
-        key = self.keys.lease(fence[0])
-        try:
-            pipe.watch(key)
-            holder = pipe.get(key)
-        except redis.RedisError as exc:
-            pipe.reset()
-            raise StoreUnavailable(f"redis: {exc.__class__.__name__}") from exc
-        if holder is None or holder.decode() != fence[1]:
-            pipe.reset()
-            raise LeaseLost(fence[0])
-        pipe.multi()
+        if change.inbox_done is not None:
+            self._plain.pop((k.inbox(change.inbox_done.partition), change.inbox_done.id), None)
 
     def _execute_fenced(self, pipe: Any, fence: tuple[str, str] | None) -> None:
-        try:
+        """Run a transaction's queued commands; with a fence, in `_FENCED`: nothing is
+        written (LeaseLost) unless the lease is still the caller's."""
+        if fence is None:
             self._call(pipe.execute)
-        except StoreUnavailable as exc:
-            if isinstance(exc.__cause__, redis.WatchError) and fence is not None:
-                raise LeaseLost(fence[0]) from exc
-            raise
+            return
+        commands = [[_arg(a) for a in args] for args, _ in pipe.command_stack]
+        pipe.reset()
+        lease = self.keys.lease(fence[0])
+        failed = self._call(self._fenced, keys=[lease], args=[fence[1], json.dumps(commands)])
+        if failed == -1:
+            raise LeaseLost(fence[0])
+        if failed:
+            raise StoreUnavailable(f"redis: {failed} commands of a fenced write failed")
 
     def _queue_case(self, pipe: Any, case: Case, now: float) -> None:
         k = self.keys
@@ -431,26 +448,29 @@ class RedisStore:
         partition before: claimed here), then new ones, in stream order.
 
         Each process reads under its own consumer name. Only the partition's lease
-        holder calls this, so it takes over every pending entry (XAUTOCLAIM). A stream
-        or group that vanished (a Redis restart without persistence) is recreated.
+        holder calls this, so it takes over every pending entry (XAUTOCLAIM). The
+        claim and the reads of pending and new entries go in one round trip (they
+        were three, for every message the worker processed): new entries read beyond
+        `limit` wait in this consumer's pending list for the next call. A stream or
+        group that vanished (a Redis restart without persistence) is recreated.
         """
         consumer = consumer or f"p{partition}"
+
+        def read() -> list[Any]:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.xautoclaim(stream, group, consumer, 0, "0-0", count=1000, justid=True)
+            for start in ("0", ">"):
+                pipe.xreadgroup(group, consumer, {stream: start}, count=limit)
+            return pipe.execute()[1:]
+
         out: list[tuple[str, dict]] = []
-        self._stream_call(stream, group, self.r.xautoclaim, stream, group, consumer, 0,
-                          "0-0", count=1000, justid=True)  # fmt: skip
-        for start in ("0", ">"):
-            if len(out) >= limit:
-                break
-            reply = self._stream_call(
-                stream, group, self.r.xreadgroup, group, consumer, {stream: start},
-                count=limit - len(out),
-            )  # fmt: skip
+        for reply in self._stream_call(stream, group, read):
             for entry_id, fields in reply[0][1] if reply else []:
                 if fields:  # an entry deleted while pending comes back empty
                     out.append((entry_id.decode(), {k.decode(): v for k, v in fields.items()}))
                 else:
                     self._call(self.r.xack, stream, group, entry_id)
-        return out
+        return out[:limit]
 
     def _stream_call(self, stream: str, group: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Call a consumer-group command; on NOGROUP, recreate the group and retry once."""
@@ -527,10 +547,11 @@ class RedisStore:
     def inbox_window(
         self, partition: int, now: float, limit: int = 16, consumer: str | None = None
     ) -> list[InboxItem]:
-        found = self._entries(self.keys.inbox(partition), WORKERS, partition, limit, consumer)
+        stream = self.keys.inbox(partition)
+        found = self._entries(stream, WORKERS, partition, limit, consumer)
         items = []
         for entry_id, fields in found:
-            data = self._readable(self.keys.inbox(partition), WORKERS, entry_id, fields, now)
+            data = self._read_once(stream, entry_id, fields, now)
             if data is None:
                 continue
             at = float(entry_id.split("-")[0]) / 1000
@@ -590,6 +611,24 @@ class RedisStore:
             )
         return items
 
+    def _read_once(
+        self, stream: str, entry_id: str, fields: dict, now: float
+    ) -> dict[str, Any] | None:
+        """An inbox entry's content, decrypted once: the worker reads a window of
+        entries for every message it processes, and decrypting all of them each time
+        was an eighth of its time (py-spy, issue 15). The few kept are those of
+        entries still waiting; an entry's content never changes under its id."""
+        key = (stream, entry_id)
+        data = self._plain.pop(key, None)
+        if data is None:
+            data = self._readable(stream, WORKERS, entry_id, fields, now)
+            if data is None:
+                return None
+        self._plain[key] = data
+        while len(self._plain) > PLAIN_KEPT:
+            self._plain.popitem(last=False)
+        return data
+
     def _readable(
         self, stream: str, group: str, entry_id: str, fields: dict, now: float
     ) -> dict[str, Any] | None:
@@ -626,8 +665,6 @@ class RedisStore:
         self, item: OutboxItem, now: float, fence: tuple[str, str] | None = None
     ) -> None:
         pipe = self.r.pipeline(transaction=True)
-        if fence is not None:
-            self._watch_fence(pipe, fence)
         self._outbox_remove(pipe, item)
         self._execute_fenced(pipe, fence)
 
