@@ -80,7 +80,7 @@ class Loop:
         self.clock = clock
         self.owner = f"{self.kind}-{secrets.token_hex(4)}"  # also its Redis consumer name
         self.stats: Counter[str] = Counter()
-        self.fence: tuple[str, str] | None = None  # (lease, owner) while a pass runs
+        self._count_lock = threading.Lock()
         self.lost: set[str] = set()  # leases the heartbeat could not renew
         # When each held lease was last renewed (before the call, monotonic): work goes
         # on only while the lease is certainly still ours (see `held`).
@@ -95,28 +95,33 @@ class Loop:
 
     def run_once(self) -> int:
         """One pass over every partition this process can lease; returns items handled."""
-        done = 0
-        for partition in self.candidates():
-            name = f"{self.kind}:{partition}"
-            if not self.take(name):
-                continue
-            self.fence = (name, self.owner)
-            beat = self._heartbeat(name)
-            try:
-                done += self.partition(partition)
-            except LeaseLost:
-                # It expired under us and someone else holds it now: they carry on
-                # where we stopped; nothing we had not committed was written.
-                self.stats["lease_lost"] += 1
-                log.warning("%s lease lost mid-pass; partition left to its new holder", name)
-                continue
-            finally:
-                self.fence = None
-                beat.set()
-            # Released after each pass, so a restarted process does not wait; a killed
-            # one keeps it only until it expires (LEASE_TTL).
-            self.store.release(name, self.owner)
+        return sum(self.pass_over(partition) for partition in self.candidates())
+
+    def pass_over(self, partition: int) -> int:
+        """Lease a partition, process it, release it; 0 when another process holds it."""
+        name = f"{self.kind}:{partition}"
+        if not self.take(name):
+            return 0
+        beat = self._heartbeat(name)
+        try:
+            done = self.partition(partition, (name, self.owner))
+        except LeaseLost:
+            # It expired under us and someone else holds it now: they carry on
+            # where we stopped; nothing we had not committed was written.
+            self.count("lease_lost")
+            log.warning("%s lease lost mid-pass; partition left to its new holder", name)
+            return 0
+        finally:
+            beat.set()
+        # Released after each pass, so a restarted process does not wait; a killed
+        # one keeps it only until it expires (LEASE_TTL).
+        self.store.release(name, self.owner)
         return done
+
+    def count(self, key: str, n: int = 1) -> None:
+        """Add to a statistic: a loop's partitions may run in threads of its own."""
+        with self._count_lock:
+            self.stats[key] += n
 
     def take(self, name: str) -> bool:
         """Take a partition's lease for a pass."""
@@ -134,10 +139,6 @@ class Loop:
         expire and another process take the partition)."""
         if name in self.lost or time.monotonic() - self.renewed.get(name, 0.0) > FRESH:
             raise LeaseLost(name)
-
-    def renew(self) -> None:
-        if self.fence:
-            self.held(self.fence[0])
 
     def _heartbeat(self, name: str) -> threading.Event:
         """Renew the lease every second while a pass runs, even during a slow send, so
@@ -159,7 +160,8 @@ class Loop:
         threading.Thread(target=beat, name=f"lease-{name}", daemon=True).start()
         return done
 
-    def partition(self, partition: int) -> int:
+    def partition(self, partition: int, fence: tuple[str, str]) -> int:
+        """Process one leased partition; `fence` is (lease, owner) for fenced writes."""
         raise NotImplementedError
 
     def run_forever(self, stop: threading.Event, idle: float = 0.2) -> None:
@@ -179,7 +181,14 @@ class Loop:
 
 
 class Worker(Loop):
-    """Inbox -> engine -> (session, outbox, inbox ack) in one commit."""
+    """Inbox -> engine -> (session, outbox, inbox ack) in one commit.
+
+    Partitions are independent (each person lives in one), so a store that serves
+    several writers at once (`Store.partition_threads`: Redis) has a pass work on
+    several partitions in threads: per message the worker makes about seven store
+    round trips, time in which another partition's message can be processed. One
+    partition stays one thread: its messages are processed one at a time, in order.
+    """
 
     kind = "inbox"
 
@@ -189,31 +198,43 @@ class Worker(Loop):
         service: ConversationService,
         spool: Spool | None = None,
         clock: Callable[[], float] = time.time,
+        concurrency: int | None = None,
     ) -> None:
         super().__init__(store, clock)
         self.service = service
         self.spool = spool
         self.failures: Counter[str] = Counter()  # inbox item id -> failed attempts
+        threads = concurrency or getattr(store, "partition_threads", 1)
+        self._pool = (
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inbox")
+            if threads > 1
+            else None
+        )
 
     def run_once(self) -> int:
         replayed = self.spool.replay(self.store, self.clock()) if self.spool else 0
-        self.stats["replayed"] += replayed
-        return replayed + super().run_once()
+        self.count("replayed", replayed)
+        partitions = self.candidates()
+        if self._pool is None or len(partitions) < 2:
+            return replayed + sum(self.pass_over(p) for p in partitions)
+        futures = [self._pool.submit(self.pass_over, p) for p in partitions]
+        wait(futures)
+        return replayed + sum(f.result() for f in futures)  # the first failure raises
 
-    def partition(self, partition: int) -> int:
+    def partition(self, partition: int, fence: tuple[str, str]) -> int:
         done = 0
         while done < BATCH:
-            self.renew()
+            self.held(fence[0])
             window = self.store.inbox_window(partition, self.clock(), WINDOW, self.owner)
             if not window:
                 break
             item = next_in_arrival_order(window)
             try:
-                self.service.process(item, fence=self.fence)
+                self.service.process(item, fence=fence)
             except (StoreUnavailable, LeaseLost):
                 raise
             except Exception as exc:  # one bad item must not silence the partition
-                self.stats["item_errors"] += 1
+                self.count("item_errors")
                 self.failures[item.id] += 1
                 log.error("inbox item raised %s (attempt %d)", exc.__class__.__name__,
                           self.failures[item.id])  # fmt: skip
@@ -221,13 +242,17 @@ class Worker(Loop):
                     break  # retried on the next pass; later items of this partition wait
                 self.service.set_aside(item, f"unexpected {exc.__class__.__name__}")
                 self.failures.pop(item.id, None)
-                self.stats["dead"] += 1
+                self.count("dead")
             else:
-                self.stats["processed"] += 1
+                self.count("processed")
                 if self.on_work is not None:
                     self.on_work()  # replies committed: the sender wakes (here, or through the parent)
             done += 1
         return done
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class Sender(Loop):
@@ -255,11 +280,6 @@ class Sender(Loop):
         self.channels = dict(channels)
         self.urgent_only = False  # the first sweep of each pass: people with urgent replies
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send")
-        self._count_lock = threading.Lock()
-
-    def count(self, key: str, n: int = 1) -> None:
-        with self._count_lock:
-            self.stats[key] += n
 
     def run_once(self) -> int:
         """Urgent replies first, across every partition; then everything else."""

@@ -48,6 +48,11 @@ class LeaseLost(RuntimeError):
 
 
 class Store(Protocol):
+    # How many partitions one worker process may process at once with profit: 1 for
+    # a store with one writer at a time (SQLite); more where the writes of several
+    # partitions proceed together and each waits for its round trips (Redis).
+    partition_threads: int
+
     # identity and contact --------------------------------------------------
     def resolve_user(self, hashes: list[str], now: float, create: bool = True) -> str | None:
         """The opaque user id linked to any of the keyed hashes (newest first)."""

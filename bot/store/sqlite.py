@@ -104,6 +104,8 @@ MMAP_BYTES = 256 * 1024 * 1024
 
 
 class SQLiteStore:
+    partition_threads = 1  # one writer at a time: a worker's partitions one after another
+
     def __init__(
         self, path: Path, crypto: Crypto, closed_case_ttl: float = CLOSED_CASE_TTL
     ) -> None:
