@@ -1201,6 +1201,86 @@ def test_concept_rules_ten_leave_everyday_life_alone(text: str) -> None:
     assert result.level in (C.NONE, C.NORMAL), result
 
 
+CONCEPTS_11 = [  # (text, the code a protection officer would tick), lexicon alone
+    # self-harm in everyday words, first and third person
+    ("a veces pienso en tirarme al rio, mejor me muero", C.SELF_HARM),
+    ("some nights i think i'd rather die than keep paying", C.SELF_HARM),
+    ("as vezes penso que prefiro morrer do que continuar aqui", C.SELF_HARM),
+    ("je pense a en finir avec la vie", C.SELF_HARM),
+    ("me volvi a cortar los brazos anoche", C.SELF_HARM),
+    ("i cut myself again last night", C.SELF_HARM),
+    ("me cortei de novo ontem a noite", C.SELF_HARM),
+    ("je me suis coupee les poignets hier", C.SELF_HARM),
+    # the one who threatens is at the door, or kills today
+    ("dicen que me matan si no pago, estan afuera de mi casa", C.IMMEDIATE_DANGER),
+    ("he threatened to kill her, now he is parked outside", C.IMMEDIATE_DANGER),
+    ("falaram que matam ele hoje se a gente n pagar", C.IMMEDIATE_DANGER),
+    ("il menace de me tuer, il attend devant la maison", C.IMMEDIATE_DANGER),
+    # held, escorted, spoken for
+    ("a mi prima la tuvieron retenida tres dias", C.MOVEMENT_RESTRICTED),
+    ("they kept her in a mining camp for two months", C.MOVEMENT_RESTRICTED),
+    ("a gente so sai com o seguranca junto", C.MOVEMENT_RESTRICTED),
+    ("on sort seulement avec le grand frere", C.MOVEMENT_RESTRICTED),
+    ("he always answers for them when someone asks", C.ISOLATION),
+    ("me dijeron que no puedo tener celular", C.ISOLATION),
+    # taken by force
+    ("fui levada a força para uma mina", C.ABDUCTION),
+    ("she was grabbed outside her school", C.ABDUCTION),
+    ("a mi hermana la agarraron cuando salia del trabajo", C.ABDUCTION),
+    # made to swallow capsules; a debt that only grows; pay kept by someone else
+    ("me quieren hacer tragar unas capsulas para llevarlas", C.FORCED_CRIME),
+    ("he wants us to swallow capsules to carry them", C.FORCED_CRIME),
+    ("ils veulent que j avale des capsules", C.FORCED_CRIME),
+    ("la dette du voyage augmente chaque mois", C.DEBT_BONDAGE),
+    ("es la unica forma de pagar la deuda dice", C.DEBT_BONDAGE),
+    ("c est lui qui recoit la paye de ma soeur", C.LABOUR_EXPLOITATION),
+    ("the boss collects her wages and gives her nothing", C.LABOUR_EXPLOITATION),
+    # the workplace that does not exist; a secret kept from family, with an offer
+    ("nos dimos cuenta que el hotel no existe", C.DECEPTIVE_OFFER),
+    ("we found out the agency doesnt exist", C.DECEPTIVE_OFFER),
+    ("um agente me ofereceu um trabalho e o hotel nao existe", C.DECEPTIVE_OFFER),
+    (
+        "un agent m a propose un essai, il paye le billet, faut pas dire a mes parents",
+        C.DECEPTIVE_OFFER,
+    ),
+    # forced into sex work, told as the staff say it
+    ("n quero mais fazer programa", C.SEXUAL_EXPLOITATION),
+    ("tiene que atender a los clientes aunque no quiera", C.SEXUAL_EXPLOITATION),
+    # no papers, said plainly
+    ("no tengo ningun papel aqui", C.UNDOCUMENTED),
+    ("no passport no carnet, nothing", C.UNDOCUMENTED),
+    ("to irregular aqui faz um ano", C.UNDOCUMENTED),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_11)
+def test_concept_rules_eleven(text: str, code: str) -> None:
+    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
+
+
+CONCEPTS_11_EVERYDAY = [  # the same words in everyday life: never escalated
+    "estoy atrapada en el trafico hace una hora",
+    "to preso na rodoviaria ate amanha kkk",
+    "i'm stuck at the border for 3 days because of the roadblock",
+    "je suis bloquee a l aeroport depuis 5 heures",
+    "mi pasaporte lo tiene el consulado para la renovacion",
+    "me corto el pelo mañana",
+    "me cortei fazendo o almoço",
+    "i cut my finger cooking",
+    "the pharmacy is open 24 hours a day",
+    "my uber is waiting outside",
+    "ne dis pas a ta mere que j ai casse le vase",
+    "no le digas a mi mama que reprobe",
+    "la empresa donde trabajaba ya no existe",
+]
+
+
+@pytest.mark.parametrize("text", CONCEPTS_11_EVERYDAY)
+def test_concept_rules_eleven_leave_everyday_life_alone(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
+
+
 PERSONA_9 = [  # what the ninth persona review found, in every language it was written in
     ("me encerraron aqui", C.IMMEDIATE_DANGER),
     ("me trancaram aqui", C.IMMEDIATE_DANGER),

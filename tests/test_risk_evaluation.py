@@ -50,7 +50,12 @@ terminal summary; `python tests/test_risk_evaluation.py` prints the misses too):
 - `risk_development.jsonl`, 400 messages by four more writers (Andean towns and Lima's
   markets; Brazilians in tourism and on the Interoceánica; crews in Callao, volunteers
   and worried parents; Haitians, Senegalese and Congolese in Lima), written beside the
-  tenth set and used, with its misses printed, to develop the eighth session's rules.
+  tenth set and used, with its misses printed, to develop the eighth session's rules;
+- `risk_development_two.jsonl`, 400 more by four new writers (the Amazon, live-in work
+  in Lima, webcam recruitment; Brazilian students, churches and boates; Caribbean and
+  Asian workers, volunteers and teachers; Haitian mothers, African churches and
+  footballers), written beside the eleventh set and used, with its misses printed,
+  to develop the ninth session's rules.
 
 Targets (safety first), on the old and the fresh set:
 
@@ -91,6 +96,7 @@ SETS = {
     "tenth": ("risk_tenth_es_pt.jsonl", "risk_tenth_en_fr.jsonl"),
     "eleventh": ("risk_eleventh_es_pt.jsonl", "risk_eleventh_en_fr.jsonl"),
     "development": ("risk_development.jsonl",),
+    "development_two": ("risk_development_two.jsonl",),
 }
 # Sets that are only ever measured: their misses are never printed, so that nobody
 # developing the detector reads them (and neither model_tools trains nor cv reads them).
@@ -257,6 +263,9 @@ NOT_YET = {
     ("eleventh", "indicator recall"),
     ("development", "urgent recall"),
     ("development", "indicator recall"),
+    ("development_two", "urgent recall"),
+    ("development_two", "benign escalated"),
+    ("development_two", "indicator recall"),
 }
 
 
@@ -298,6 +307,7 @@ def test_target(name: str, target: str) -> None:
         ("tenth", 252),
         ("eleventh", 252),
         ("development", 400),
+        ("development_two", 400),
     ],
 )
 def test_sets_are_the_frozen_ones(name: str, size: int) -> None:
