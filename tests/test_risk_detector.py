@@ -1246,6 +1246,19 @@ CONCEPTS_11 = [  # (text, the code a protection officer would tick), lexicon alo
     # forced into sex work, told as the staff say it
     ("n quero mais fazer programa", C.SEXUAL_EXPLOITATION),
     ("tiene que atender a los clientes aunque no quiera", C.SEXUAL_EXPLOITATION),
+    # brought with a promise that was not kept; a fee before the job; no address
+    ("me trajo de venezuela diciendo que ibamos a tener un negocio", C.DECEPTIVE_OFFER),
+    ("ele me trouxe pra lima dizendo que tinha emprego", C.DECEPTIVE_OFFER),
+    ("they said waitress but it is not, you have to go upstairs", C.DECEPTIVE_OFFER),
+    ("on leur avait promis l universite", C.DECEPTIVE_OFFER),
+    ("el olheiro pide 800 soles de inscripcion antes", C.DECEPTIVE_OFFER),
+    ("an agency offered me a job, no website no address", C.DECEPTIVE_OFFER),
+    # photos held over her, a report for theft, phones collected, messages read
+    ("tiene mis fotos y dice que las publica si no voy", C.THREATS),
+    ("elle dit qu elle me denonce comme voleuse si je pars", C.THREATS),
+    ("de noite ele recolhe os celular", C.ISOLATION),
+    ("il m a pris la puce", C.ISOLATION),
+    ("he reads all my messages", C.ISOLATION),
     # no papers, said plainly
     ("no tengo ningun papel aqui", C.UNDOCUMENTED),
     ("no passport no carnet, nothing", C.UNDOCUMENTED),
@@ -1272,6 +1285,10 @@ CONCEPTS_11_EVERYDAY = [  # the same words in everyday life: never escalated
     "ne dis pas a ta mere que j ai casse le vase",
     "no le digas a mi mama que reprobe",
     "la empresa donde trabajaba ya no existe",
+    "mi mama me dejo en el colegio diciendo que volvia a las 2",
+    "i read all my messages every morning",
+    "is there no office in cusco?",
+    "la inscripcion al colegio cuesta 50 soles?",
 ]
 
 
