@@ -1271,6 +1271,41 @@ def test_concept_rules_eleven(text: str, code: str) -> None:
     assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
 
 
+PERSONA_11 = [  # what the eleventh persona review found, in every language
+    ("i dont see the point anymore", C.SELF_HARM),
+    ("maybe its better if i just disappear", C.SELF_HARM),
+    ("ya no le veo sentido a nada", C.SELF_HARM),
+    ("seria mejor si desaparezco", C.SELF_HARM),
+    ("nao vejo mais sentido em nada", C.SELF_HARM),
+    ("je vois plus l interet de rien", C.SELF_HARM),
+    ("j ai mal, il m a frappee", C.MEDICAL_EMERGENCY),
+    ("me pego y me duele mucho", C.MEDICAL_EMERGENCY),
+    ("he hit me and it hurts so much", C.MEDICAL_EMERGENCY),
+    ("ele me bateu e ta doendo muito", C.MEDICAL_EMERGENCY),
+    ("a agencia pediu pra deixar meu passaporte com eles", C.DECEPTIVE_OFFER),
+    ("la agencia me pidio dejar mi pasaporte con ellos", C.DECEPTIVE_OFFER),
+    ("the agency asked me to leave my passport with them", C.DECEPTIVE_OFFER),
+    ("l agence m a demande de laisser mon passeport chez eux", C.DECEPTIVE_OFFER),
+    ("dice que va a llamar a la policia si me voy", C.THREATS),
+]
+PERSONA_11_EVERYDAY = [  # a frightened question is not a threat; a form is not a life
+    "vas a llamar a la policia?",
+    "no le veo sentido a este tramite",
+    "me duele mucho la cabeza hoy",
+]
+
+
+@pytest.mark.parametrize(("text", "code"), PERSONA_11)
+def test_persona_eleven(text: str, code: str) -> None:
+    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
+
+
+@pytest.mark.parametrize("text", PERSONA_11_EVERYDAY)
+def test_persona_eleven_leaves_everyday_life_alone(text: str) -> None:
+    result = assess(text, second_opinion=False)
+    assert result.level in (C.NONE, C.NORMAL), result
+
+
 CONCEPTS_11_EVERYDAY = [  # the same words in everyday life: never escalated
     "estoy atrapada en el trafico hace una hora",
     "to preso na rodoviaria ate amanha kkk",
