@@ -1287,11 +1287,28 @@ PERSONA_11 = [  # what the eleventh persona review found, in every language
     ("the agency asked me to leave my passport with them", C.DECEPTIVE_OFFER),
     ("l agence m a demande de laisser mon passeport chez eux", C.DECEPTIVE_OFFER),
     ("dice que va a llamar a la policia si me voy", C.THREATS),
+    ("el tipo está afuera esperándome y tengo miedo", C.IMMEDIATE_DANGER),
+    ("the man is outside and i m scared", C.IMMEDIATE_DANGER),
+    ("o cara ta la fora e to com medo", C.IMMEDIATE_DANGER),
+    ("le type est devant la porte, j ai peur", C.IMMEDIATE_DANGER),
+    ("mi tío me hace trabajar todo el día y no voy al colegio", C.MINOR),
+    ("my uncle makes me work all day and i dont go to school", C.MINOR),
+    (
+        "a guy on insta offered me a job in a club in lima, he pays the bus. im 16",
+        C.DECEPTIVE_OFFER,
+    ),
+    (
+        "un pata de insta me ofrece chamba en una disco, el paga el pasaje. tengo 16",
+        C.DECEPTIVE_OFFER,
+    ),
 ]
 PERSONA_11_EVERYDAY = [  # a frightened question is not a threat; a form is not a life
     "vas a llamar a la policia?",
     "no le veo sentido a este tramite",
     "me duele mucho la cabeza hoy",
+    "el taxi esta afuera, tengo miedo de llegar tarde",
+    "no voy al colegio mañana, es feriado?",
+    "my boss pays the bus to work, is that normal?",
 ]
 
 
