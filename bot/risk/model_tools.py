@@ -6,7 +6,7 @@
 Tooling, not engine: scikit-learn is needed here only; the bot reads the exported
 weights with plain Python. The corpus is every labelled set that development has
 already read (`CORPUS`); the sets kept for measuring (`risk_final_*`, `risk_fourth_*`,
-`risk_fifth_*`, `risk_sixth_*`, `risk_seventh_*`, `risk_eighth_*`, `risk_ninth_*`, `risk_tenth_*`) are never trained on, and `cv` never reads them: their figures stay honest.
+`risk_fifth_*`, `risk_sixth_*`, `risk_seventh_*`, `risk_eighth_*`, `risk_ninth_*`, `risk_tenth_*`, `risk_eleventh_*`) are never trained on, and `cv` never reads them: their figures stay honest.
 
 Each head is an L2-regularised logistic regression with balanced class weights over
 feature counts (words, word pairs, letter groups) of messages tokenised exactly as the
