@@ -1076,6 +1076,133 @@ def test_concept_rules_nine_leave_everyday_life_alone(text: str) -> None:
     assert result.level in (C.NONE, C.NORMAL), result
 
 
+PERSONA_11 = [  # what the eleventh persona review found, in every language
+    ("i dont see the point anymore", C.SELF_HARM),
+    ("maybe its better if i just disappear", C.SELF_HARM),
+    ("ya no le veo sentido a nada", C.SELF_HARM),
+    ("seria mejor si desaparezco", C.SELF_HARM),
+    ("nao vejo mais sentido em nada", C.SELF_HARM),
+    ("je vois plus l interet de rien", C.SELF_HARM),
+    ("j ai mal, il m a frappee", C.MEDICAL_EMERGENCY),
+    ("me pego y me duele mucho", C.MEDICAL_EMERGENCY),
+    ("he hit me and it hurts so much", C.MEDICAL_EMERGENCY),
+    ("ele me bateu e ta doendo muito", C.MEDICAL_EMERGENCY),
+    ("a agencia pediu pra deixar meu passaporte com eles", C.DECEPTIVE_OFFER),
+    ("la agencia me pidio dejar mi pasaporte con ellos", C.DECEPTIVE_OFFER),
+    ("the agency asked me to leave my passport with them", C.DECEPTIVE_OFFER),
+    ("l agence m a demande de laisser mon passeport chez eux", C.DECEPTIVE_OFFER),
+    ("dice que va a llamar a la policia si me voy", C.THREATS),
+    ("el tipo está afuera esperándome y tengo miedo", C.IMMEDIATE_DANGER),
+    ("the man is outside and i m scared", C.IMMEDIATE_DANGER),
+    ("o cara ta la fora e to com medo", C.IMMEDIATE_DANGER),
+    ("le type est devant la porte, j ai peur", C.IMMEDIATE_DANGER),
+    ("mi tío me hace trabajar todo el día y no voy al colegio", C.MINOR),
+    ("my uncle makes me work all day and i dont go to school", C.MINOR),
+    (
+        "a guy on insta offered me a job in a club in lima, he pays the bus. im 16",
+        C.DECEPTIVE_OFFER,
+    ),
+    (
+        "un pata de insta me ofrece chamba en una disco, el paga el pasaje. tengo 16",
+        C.DECEPTIVE_OFFER,
+    ),
+]
+PERSONA_11_EVERYDAY = [  # a frightened question is not a threat; a form is not a life
+    "vas a llamar a la policia?",
+    "no le veo sentido a este tramite",
+    "me duele mucho la cabeza hoy",
+    "el taxi esta afuera, tengo miedo de llegar tarde",
+    "no voy al colegio mañana, es feriado?",
+    "my boss pays the bus to work, is that normal?",
+]
+
+
+CONCEPTS_11 = [  # (text, the code a protection officer would tick), lexicon alone
+    # self-harm in everyday words, first and third person
+    ("a veces pienso en tirarme al rio, mejor me muero", C.SELF_HARM),
+    ("some nights i think i'd rather die than keep paying", C.SELF_HARM),
+    ("as vezes penso que prefiro morrer do que continuar aqui", C.SELF_HARM),
+    ("je pense a en finir avec la vie", C.SELF_HARM),
+    ("me volvi a cortar los brazos anoche", C.SELF_HARM),
+    ("i cut myself again last night", C.SELF_HARM),
+    ("me cortei de novo ontem a noite", C.SELF_HARM),
+    ("je me suis coupee les poignets hier", C.SELF_HARM),
+    # the one who threatens is at the door, or kills today
+    ("dicen que me matan si no pago, estan afuera de mi casa", C.IMMEDIATE_DANGER),
+    ("he threatened to kill her, now he is parked outside", C.IMMEDIATE_DANGER),
+    ("falaram que matam ele hoje se a gente n pagar", C.IMMEDIATE_DANGER),
+    ("il menace de me tuer, il attend devant la maison", C.IMMEDIATE_DANGER),
+    # held, escorted, spoken for
+    ("a mi prima la tuvieron retenida tres dias", C.MOVEMENT_RESTRICTED),
+    ("they kept her in a mining camp for two months", C.MOVEMENT_RESTRICTED),
+    ("a gente so sai com o seguranca junto", C.MOVEMENT_RESTRICTED),
+    ("on sort seulement avec le grand frere", C.MOVEMENT_RESTRICTED),
+    ("he always answers for them when someone asks", C.ISOLATION),
+    ("me dijeron que no puedo tener celular", C.ISOLATION),
+    # taken by force
+    ("fui levada a força para uma mina", C.ABDUCTION),
+    ("she was grabbed outside her school", C.ABDUCTION),
+    ("a mi hermana la agarraron cuando salia del trabajo", C.ABDUCTION),
+    # made to swallow capsules; a debt that only grows; pay kept by someone else
+    ("me quieren hacer tragar unas capsulas para llevarlas", C.FORCED_CRIME),
+    ("he wants us to swallow capsules to carry them", C.FORCED_CRIME),
+    ("ils veulent que j avale des capsules", C.FORCED_CRIME),
+    ("la dette du voyage augmente chaque mois", C.DEBT_BONDAGE),
+    ("es la unica forma de pagar la deuda dice", C.DEBT_BONDAGE),
+    ("c est lui qui recoit la paye de ma soeur", C.LABOUR_EXPLOITATION),
+    ("the boss collects her wages and gives her nothing", C.LABOUR_EXPLOITATION),
+    # the workplace that does not exist; a secret kept from family, with an offer
+    ("nos dimos cuenta que el hotel no existe", C.DECEPTIVE_OFFER),
+    ("we found out the agency doesnt exist", C.DECEPTIVE_OFFER),
+    ("um agente me ofereceu um trabalho e o hotel nao existe", C.DECEPTIVE_OFFER),
+    (
+        "un agent m a propose un essai, il paye le billet, faut pas dire a mes parents",
+        C.DECEPTIVE_OFFER,
+    ),
+    # forced into sex work, told as the staff say it
+    ("n quero mais fazer programa", C.SEXUAL_EXPLOITATION),
+    ("tiene que atender a los clientes aunque no quiera", C.SEXUAL_EXPLOITATION),
+    # brought with a promise that was not kept; a fee before the job; no address
+    ("me trajo de venezuela diciendo que ibamos a tener un negocio", C.DECEPTIVE_OFFER),
+    ("ele me trouxe pra lima dizendo que tinha emprego", C.DECEPTIVE_OFFER),
+    ("they said waitress but it is not, you have to go upstairs", C.DECEPTIVE_OFFER),
+    ("on leur avait promis l universite", C.DECEPTIVE_OFFER),
+    ("el olheiro pide 800 soles de inscripcion antes", C.DECEPTIVE_OFFER),
+    ("an agency offered me a job, no website no address", C.DECEPTIVE_OFFER),
+    # photos held over her, a report for theft, phones collected, messages read
+    ("tiene mis fotos y dice que las publica si no voy", C.THREATS),
+    ("elle dit qu elle me denonce comme voleuse si je pars", C.THREATS),
+    ("de noite ele recolhe os celular", C.ISOLATION),
+    ("il m a pris la puce", C.ISOLATION),
+    ("he reads all my messages", C.ISOLATION),
+    # no papers, said plainly
+    ("no tengo ningun papel aqui", C.UNDOCUMENTED),
+    ("no passport no carnet, nothing", C.UNDOCUMENTED),
+    ("to irregular aqui faz um ano", C.UNDOCUMENTED),
+]
+
+
+CONCEPTS_11_EVERYDAY = [  # the same words in everyday life: never escalated
+    "estoy atrapada en el trafico hace una hora",
+    "to preso na rodoviaria ate amanha kkk",
+    "i'm stuck at the border for 3 days because of the roadblock",
+    "je suis bloquee a l aeroport depuis 5 heures",
+    "mi pasaporte lo tiene el consulado para la renovacion",
+    "me corto el pelo mañana",
+    "me cortei fazendo o almoço",
+    "i cut my finger cooking",
+    "the pharmacy is open 24 hours a day",
+    "my uber is waiting outside",
+    "ne dis pas a ta mere que j ai casse le vase",
+    "no le digas a mi mama que reprobe",
+    "la empresa donde trabajaba ya no existe",
+    "mi mama me dejo en el colegio diciendo que volvia a las 2",
+    "i read all my messages every morning",
+    "is there no office in cusco?",
+    "la inscripcion al colegio cuesta 50 soles?",
+]
+
+
 PERSONA_10 = [  # what the tenth persona review found, in every language
     # a pregnant woman beaten or pushed: a medical emergency before any pain is told
     ("im 7 months pregnant and the man i work for pushed me down the stairs", C.MEDICAL_EMERGENCY),
@@ -1172,8 +1299,8 @@ CONCEPTS_10 = [  # (text, the code a protection officer would tick), lexicon alo
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), CONCEPTS_10 + PERSONA_10)
-def test_concept_rules_ten(text: str, code: str) -> None:
+@pytest.mark.parametrize(("text", "code"), CONCEPTS_10 + PERSONA_10 + CONCEPTS_11 + PERSONA_11)
+def test_concept_rules_ten_and_eleven(text: str, code: str) -> None:
     assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
 
 
@@ -1195,157 +1322,11 @@ CONCEPTS_10_EVERYDAY = [  # the same words in everyday life: never escalated
 ]
 
 
-@pytest.mark.parametrize("text", CONCEPTS_10_EVERYDAY + PERSONA_10_EVERYDAY)
-def test_concept_rules_ten_leave_everyday_life_alone(text: str) -> None:
-    result = assess(text, second_opinion=False)
-    assert result.level in (C.NONE, C.NORMAL), result
-
-
-CONCEPTS_11 = [  # (text, the code a protection officer would tick), lexicon alone
-    # self-harm in everyday words, first and third person
-    ("a veces pienso en tirarme al rio, mejor me muero", C.SELF_HARM),
-    ("some nights i think i'd rather die than keep paying", C.SELF_HARM),
-    ("as vezes penso que prefiro morrer do que continuar aqui", C.SELF_HARM),
-    ("je pense a en finir avec la vie", C.SELF_HARM),
-    ("me volvi a cortar los brazos anoche", C.SELF_HARM),
-    ("i cut myself again last night", C.SELF_HARM),
-    ("me cortei de novo ontem a noite", C.SELF_HARM),
-    ("je me suis coupee les poignets hier", C.SELF_HARM),
-    # the one who threatens is at the door, or kills today
-    ("dicen que me matan si no pago, estan afuera de mi casa", C.IMMEDIATE_DANGER),
-    ("he threatened to kill her, now he is parked outside", C.IMMEDIATE_DANGER),
-    ("falaram que matam ele hoje se a gente n pagar", C.IMMEDIATE_DANGER),
-    ("il menace de me tuer, il attend devant la maison", C.IMMEDIATE_DANGER),
-    # held, escorted, spoken for
-    ("a mi prima la tuvieron retenida tres dias", C.MOVEMENT_RESTRICTED),
-    ("they kept her in a mining camp for two months", C.MOVEMENT_RESTRICTED),
-    ("a gente so sai com o seguranca junto", C.MOVEMENT_RESTRICTED),
-    ("on sort seulement avec le grand frere", C.MOVEMENT_RESTRICTED),
-    ("he always answers for them when someone asks", C.ISOLATION),
-    ("me dijeron que no puedo tener celular", C.ISOLATION),
-    # taken by force
-    ("fui levada a força para uma mina", C.ABDUCTION),
-    ("she was grabbed outside her school", C.ABDUCTION),
-    ("a mi hermana la agarraron cuando salia del trabajo", C.ABDUCTION),
-    # made to swallow capsules; a debt that only grows; pay kept by someone else
-    ("me quieren hacer tragar unas capsulas para llevarlas", C.FORCED_CRIME),
-    ("he wants us to swallow capsules to carry them", C.FORCED_CRIME),
-    ("ils veulent que j avale des capsules", C.FORCED_CRIME),
-    ("la dette du voyage augmente chaque mois", C.DEBT_BONDAGE),
-    ("es la unica forma de pagar la deuda dice", C.DEBT_BONDAGE),
-    ("c est lui qui recoit la paye de ma soeur", C.LABOUR_EXPLOITATION),
-    ("the boss collects her wages and gives her nothing", C.LABOUR_EXPLOITATION),
-    # the workplace that does not exist; a secret kept from family, with an offer
-    ("nos dimos cuenta que el hotel no existe", C.DECEPTIVE_OFFER),
-    ("we found out the agency doesnt exist", C.DECEPTIVE_OFFER),
-    ("um agente me ofereceu um trabalho e o hotel nao existe", C.DECEPTIVE_OFFER),
-    (
-        "un agent m a propose un essai, il paye le billet, faut pas dire a mes parents",
-        C.DECEPTIVE_OFFER,
-    ),
-    # forced into sex work, told as the staff say it
-    ("n quero mais fazer programa", C.SEXUAL_EXPLOITATION),
-    ("tiene que atender a los clientes aunque no quiera", C.SEXUAL_EXPLOITATION),
-    # brought with a promise that was not kept; a fee before the job; no address
-    ("me trajo de venezuela diciendo que ibamos a tener un negocio", C.DECEPTIVE_OFFER),
-    ("ele me trouxe pra lima dizendo que tinha emprego", C.DECEPTIVE_OFFER),
-    ("they said waitress but it is not, you have to go upstairs", C.DECEPTIVE_OFFER),
-    ("on leur avait promis l universite", C.DECEPTIVE_OFFER),
-    ("el olheiro pide 800 soles de inscripcion antes", C.DECEPTIVE_OFFER),
-    ("an agency offered me a job, no website no address", C.DECEPTIVE_OFFER),
-    # photos held over her, a report for theft, phones collected, messages read
-    ("tiene mis fotos y dice que las publica si no voy", C.THREATS),
-    ("elle dit qu elle me denonce comme voleuse si je pars", C.THREATS),
-    ("de noite ele recolhe os celular", C.ISOLATION),
-    ("il m a pris la puce", C.ISOLATION),
-    ("he reads all my messages", C.ISOLATION),
-    # no papers, said plainly
-    ("no tengo ningun papel aqui", C.UNDOCUMENTED),
-    ("no passport no carnet, nothing", C.UNDOCUMENTED),
-    ("to irregular aqui faz um ano", C.UNDOCUMENTED),
-]
-
-
-@pytest.mark.parametrize(("text", "code"), CONCEPTS_11)
-def test_concept_rules_eleven(text: str, code: str) -> None:
-    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
-
-
-PERSONA_11 = [  # what the eleventh persona review found, in every language
-    ("i dont see the point anymore", C.SELF_HARM),
-    ("maybe its better if i just disappear", C.SELF_HARM),
-    ("ya no le veo sentido a nada", C.SELF_HARM),
-    ("seria mejor si desaparezco", C.SELF_HARM),
-    ("nao vejo mais sentido em nada", C.SELF_HARM),
-    ("je vois plus l interet de rien", C.SELF_HARM),
-    ("j ai mal, il m a frappee", C.MEDICAL_EMERGENCY),
-    ("me pego y me duele mucho", C.MEDICAL_EMERGENCY),
-    ("he hit me and it hurts so much", C.MEDICAL_EMERGENCY),
-    ("ele me bateu e ta doendo muito", C.MEDICAL_EMERGENCY),
-    ("a agencia pediu pra deixar meu passaporte com eles", C.DECEPTIVE_OFFER),
-    ("la agencia me pidio dejar mi pasaporte con ellos", C.DECEPTIVE_OFFER),
-    ("the agency asked me to leave my passport with them", C.DECEPTIVE_OFFER),
-    ("l agence m a demande de laisser mon passeport chez eux", C.DECEPTIVE_OFFER),
-    ("dice que va a llamar a la policia si me voy", C.THREATS),
-    ("el tipo está afuera esperándome y tengo miedo", C.IMMEDIATE_DANGER),
-    ("the man is outside and i m scared", C.IMMEDIATE_DANGER),
-    ("o cara ta la fora e to com medo", C.IMMEDIATE_DANGER),
-    ("le type est devant la porte, j ai peur", C.IMMEDIATE_DANGER),
-    ("mi tío me hace trabajar todo el día y no voy al colegio", C.MINOR),
-    ("my uncle makes me work all day and i dont go to school", C.MINOR),
-    (
-        "a guy on insta offered me a job in a club in lima, he pays the bus. im 16",
-        C.DECEPTIVE_OFFER,
-    ),
-    (
-        "un pata de insta me ofrece chamba en una disco, el paga el pasaje. tengo 16",
-        C.DECEPTIVE_OFFER,
-    ),
-]
-PERSONA_11_EVERYDAY = [  # a frightened question is not a threat; a form is not a life
-    "vas a llamar a la policia?",
-    "no le veo sentido a este tramite",
-    "me duele mucho la cabeza hoy",
-    "el taxi esta afuera, tengo miedo de llegar tarde",
-    "no voy al colegio mañana, es feriado?",
-    "my boss pays the bus to work, is that normal?",
-]
-
-
-@pytest.mark.parametrize(("text", "code"), PERSONA_11)
-def test_persona_eleven(text: str, code: str) -> None:
-    assert code in assess(text, second_opinion=False).indicators, assess(text, second_opinion=False)
-
-
-@pytest.mark.parametrize("text", PERSONA_11_EVERYDAY)
-def test_persona_eleven_leaves_everyday_life_alone(text: str) -> None:
-    result = assess(text, second_opinion=False)
-    assert result.level in (C.NONE, C.NORMAL), result
-
-
-CONCEPTS_11_EVERYDAY = [  # the same words in everyday life: never escalated
-    "estoy atrapada en el trafico hace una hora",
-    "to preso na rodoviaria ate amanha kkk",
-    "i'm stuck at the border for 3 days because of the roadblock",
-    "je suis bloquee a l aeroport depuis 5 heures",
-    "mi pasaporte lo tiene el consulado para la renovacion",
-    "me corto el pelo mañana",
-    "me cortei fazendo o almoço",
-    "i cut my finger cooking",
-    "the pharmacy is open 24 hours a day",
-    "my uber is waiting outside",
-    "ne dis pas a ta mere que j ai casse le vase",
-    "no le digas a mi mama que reprobe",
-    "la empresa donde trabajaba ya no existe",
-    "mi mama me dejo en el colegio diciendo que volvia a las 2",
-    "i read all my messages every morning",
-    "is there no office in cusco?",
-    "la inscripcion al colegio cuesta 50 soles?",
-]
-
-
-@pytest.mark.parametrize("text", CONCEPTS_11_EVERYDAY)
-def test_concept_rules_eleven_leave_everyday_life_alone(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    CONCEPTS_10_EVERYDAY + PERSONA_10_EVERYDAY + CONCEPTS_11_EVERYDAY + PERSONA_11_EVERYDAY,
+)
+def test_concept_rules_ten_and_eleven_leave_everyday_life_alone(text: str) -> None:
     result = assess(text, second_opinion=False)
     assert result.level in (C.NONE, C.NORMAL), result
 
