@@ -746,3 +746,31 @@ def test_an_adult_who_does_not_want_to_report_still_decides(chat) -> None:
     conversation = chat("es")
     conversation.say("no quiero denunciar, solo quiero saber qué puedo hacer")
     assert conversation.session.node == "no_report"
+
+
+@pytest.mark.parametrize(
+    ("lang", "disclosure", "question", "more"),
+    [
+        ("es", "mi jefe me quito el pasaporte", "que es el periodo de reflexion", "mas"),
+        ("en", "my boss took my passport", "what is the reflection period", "more"),
+        ("pt", "meu patrao pegou meu passaporte", "o que e o periodo de reflexao", "mais"),
+        ("fr", "mon patron a pris mon passeport", "c est quoi la periode de reflexion", "plus"),
+    ],
+)
+def test_more_turns_the_answers_pages_while_a_consent_question_is_open(
+    chat, lang: str, disclosure: str, question: str, more: str
+) -> None:
+    """The persona review: with the consent offer open, the reflection period's answer
+    is followed by the question again, and "más" found nothing more in the question, so
+    the honest pages (the legal gap, the duty to report, no period for children) were
+    out of reach."""
+    conversation = chat(lang=lang)
+    conversation.say(disclosure)  # the consent offer stays open
+    conversation.say(question)
+    assert conversation.session.node != "reflection"  # the question came after it
+    conversation.say(more)
+    assert (conversation.session.node, conversation.session.page) == ("reflection", 1)
+    conversation.say(more)
+    assert (conversation.session.node, conversation.session.page) == ("reflection", 2)
+    conversation.say(more)  # the last page: nothing more, said plainly
+    assert conversation.session.node != "reflection"

@@ -73,6 +73,7 @@ MORE_SUFFIX = ".more"
 
 # Session data keys the engine itself owns.
 STOPPED = "stopped"  # the person asked not to be written to, until they write again
+MORE_OF = "more_of"  # [node, page]: the paged answer a question after it covered (one turn)
 CHOICES = "choices"  # [[code, unix time], ...]: flow choices, codes only, no words
 PENDING = "pending"  # the node a first message asked for, answered after the welcome
 

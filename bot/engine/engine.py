@@ -32,6 +32,7 @@ from bot.engine.actions import (
     CHOICE_EVENT,
     CHOICES,
     DELETE_EVENT,
+    MORE_OF,
     MORE_SUFFIX,
     NOT_FOR_ME,
     PENDING,
@@ -110,6 +111,8 @@ class _Reply:
     exit: bool = False  # the quick-exit word: a neutral line, then nothing left to see
     # The language a first message's words are in, if clear (guessed once per message).
     guessed: str | None = None
+    # The paged answer a question asked after it covered last turn: "more" turns it.
+    more_of: tuple[str, int] | None = None
 
 
 def _first_contact(node: Node | None) -> bool:
@@ -221,6 +224,9 @@ class Engine:
 
         if s.data.pop(STOPPED, None):
             reply.events.append(Event(RESUME_EVENT))  # they wrote again: stop is over
+        paged = s.data.pop(MORE_OF, None)
+        if isinstance(paged, list) and len(paged) == 2 and paged[0] in self.flows.nodes:
+            reply.more_of = (str(paged[0]), int(paged[1]))
 
         if inbound.kind == "media":
             found = self._intercept(reply, inbound, "")  # a case may take it for the caseworker
@@ -266,9 +272,22 @@ class Engine:
         if NOT_NOW in reply.shown:
             return  # someone is there: the discreet line is the last thing on the screen
         if found.follow:
-            self._show(reply, inbound, found.follow)
+            self._ask_after(reply, inbound, found.follow)
         elif reprompt and reply.answered:
-            self._show(reply, inbound, reprompt)
+            self._ask_after(reply, inbound, reprompt)
+
+    def _ask_after(self, reply: _Reply, inbound: Inbound, node_id: str) -> None:
+        """A question asked after the answer (the consent offer, asked again). The
+        person was reading the answer: if it has more pages, "more" next turn turns
+        them, instead of finding nothing more in the question (the reflection period's
+        honest pages were out of reach while a consent question was open)."""
+        s = reply.session
+        node = self.flows.nodes.get(s.node or "")
+        paged = node is not None and s.page + 1 < len(self._pages(reply, node))
+        at = (s.node, s.page)
+        self._show(reply, inbound, node_id)
+        if paged:
+            s.data[MORE_OF] = list(at)
 
     def _dispatch(self, reply: _Reply, inbound: Inbound, text: str) -> None:
         """The normal route of a message, once the interceptors have seen it."""
@@ -557,6 +576,8 @@ class Engine:
             more = [p for p in s.options if p.startswith(ACT) and MORE_SUFFIX + ":" in p]
             if node and s.page + 1 < len(self._pages(reply, node)):
                 self._show(reply, inbound, node.id, page=s.page + 1, push=False)
+            elif reply.more_of:
+                self._show(reply, inbound, reply.more_of[0], page=reply.more_of[1] + 1)
             elif more and self._on_payload(reply, inbound, more[0]):
                 return
             else:
