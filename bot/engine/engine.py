@@ -282,12 +282,10 @@ class Engine:
         them, instead of finding nothing more in the question (the reflection period's
         honest pages were out of reach while a consent question was open)."""
         s = reply.session
-        node = self.flows.nodes.get(s.node or "")
-        paged = node is not None and s.page + 1 < len(self._pages(reply, node))
-        at = (s.node, s.page)
+        at = [s.node, s.page] if self._has_more(reply) else None
         self._show(reply, inbound, node_id)
-        if paged:
-            s.data[MORE_OF] = list(at)
+        if at:
+            s.data[MORE_OF] = at
 
     def _dispatch(self, reply: _Reply, inbound: Inbound, text: str) -> None:
         """The normal route of a message, once the interceptors have seen it."""
@@ -572,10 +570,9 @@ class Engine:
             previous = s.stack.pop() if s.stack else MENU
             self._show(reply, inbound, previous, push=False)
         elif command == "more":
-            node = self.flows.nodes.get(s.node or "")
             more = [p for p in s.options if p.startswith(ACT) and MORE_SUFFIX + ":" in p]
-            if node and s.page + 1 < len(self._pages(reply, node)):
-                self._show(reply, inbound, node.id, page=s.page + 1, push=False)
+            if self._has_more(reply):
+                self._show(reply, inbound, str(s.node), page=s.page + 1, push=False)
             elif reply.more_of:
                 self._show(reply, inbound, reply.more_of[0], page=reply.more_of[1] + 1)
             elif more and self._on_payload(reply, inbound, more[0]):
@@ -721,6 +718,12 @@ class Engine:
                 request_location=result.request_location or node.request_location,
             )
         return None
+
+    def _has_more(self, reply: _Reply) -> bool:
+        """Whether the node on screen has a page after the one shown."""
+        s = reply.session
+        node = self.flows.nodes.get(s.node or "")
+        return node is not None and s.page + 1 < len(self._pages(reply, node))
 
     def _pages(self, reply: _Reply, node: Node) -> list[str]:
         if node.type == "action":
