@@ -95,7 +95,11 @@ class Loop:
 
     def run_once(self) -> int:
         """One pass over every partition this process can lease; returns items handled."""
-        return sum(self.pass_over(partition) for partition in self.candidates())
+        return self.over(self.candidates())
+
+    def over(self, partitions: list[int]) -> int:
+        """Pass over these partitions, one after another."""
+        return sum(self.pass_over(partition) for partition in partitions)
 
     def pass_over(self, partition: int) -> int:
         """Lease a partition, process it, release it; 0 when another process holds it."""
@@ -204,7 +208,7 @@ class Worker(Loop):
         self.service = service
         self.spool = spool
         self.failures: Counter[str] = Counter()  # inbox item id -> failed attempts
-        threads = concurrency or getattr(store, "partition_threads", 1)
+        threads = concurrency or store.partition_threads
         self._pool = (
             ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inbox")
             if threads > 1
@@ -214,12 +218,15 @@ class Worker(Loop):
     def run_once(self) -> int:
         replayed = self.spool.replay(self.store, self.clock()) if self.spool else 0
         self.count("replayed", replayed)
-        partitions = self.candidates()
+        return replayed + super().run_once()
+
+    def over(self, partitions: list[int]) -> int:
+        """In the pool's threads when there is one, a partition each."""
         if self._pool is None or len(partitions) < 2:
-            return replayed + sum(self.pass_over(p) for p in partitions)
+            return super().over(partitions)
         futures = [self._pool.submit(self.pass_over, p) for p in partitions]
         wait(futures)
-        return replayed + sum(f.result() for f in futures)  # the first failure raises
+        return sum(f.result() for f in futures)  # the first failure raises
 
     def partition(self, partition: int, fence: tuple[str, str]) -> int:
         done = 0
